@@ -1,0 +1,44 @@
+# zero_session developer tasks.  Every target creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run demo test lint typecheck pytest bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: the main job, `zero-session demo` on the default database
+run: $(STAMP)
+	$(BIN)/zero-session demo
+
+demo: run
+
+## test: ruff, mypy --strict and the whole pytest suite
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check zero_session tests benchmarks
+	$(BIN)/ruff format --check zero_session
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict zero_session
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## bench: the benchmark tables (append, replay, list) against raw apsw
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run.py --quick
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""Writer identity: which process writes a session, and whether that process still runs.
+
+A session records the host name, pid and a *token* of the process that started or last
+resumed it.  On Linux the token is the kernel boot id plus the process start time (in
+clock ticks since boot, from ``/proc/<pid>/stat``), so a pid reused after the writer died,
+or after a reboot, is not mistaken for the writer.  Elsewhere the token is empty and the
+check falls back to "does a process with this pid exist".
+
+A writer on another host cannot be observed from here; such a session is treated as not
+live (``interrupted``), so a file copied between machines can still be resumed.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cache
+
+import attrs
+
+__all__ = ["Writer", "current_writer", "is_alive"]
+
+
+@attrs.frozen(slots=True)
+class Writer:
+    """The identity stored with a session so other processes can tell if it still runs."""
+
+    host: str
+    pid: int
+    token: str | None
+
+
+@cache
+def _host() -> str:
+    return socket.gethostname()
+
+
+@cache
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _proc_start(pid: int) -> tuple[str, str] | None:
+    """(state, start ticks) of ``pid`` from /proc, or None when /proc does not show it."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    # The command name sits in parentheses and may contain spaces: split after it.
+    fields = raw[raw.rfind(")") + 2 :].split()
+    if len(fields) < 20:
+        return None
+    return fields[0], fields[19]
+
+
+def _token_for(pid: int) -> str | None:
+    boot = _boot_id()
+    proc = _proc_start(pid)
+    if boot is None or proc is None:
+        return None
+    return f"{boot}:{proc[1]}"
+
+
+_current: dict[int, Writer] = {}
+
+
+def current_writer() -> Writer:
+    """This process's identity (recomputed after ``os.fork``)."""
+    pid = os.getpid()
+    writer = _current.get(pid)
+    if writer is None:
+        writer = Writer(host=_host(), pid=pid, token=_token_for(pid))
+        _current.clear()
+        _current[pid] = writer
+    return writer
+
+
+def is_alive(host: str | None, pid: int | None, token: str | None) -> bool:
+    """Whether the recorded writer process still runs on this host."""
+    if host is None or pid is None or host != _host():
+        return False
+    if pid == os.getpid():
+        return token is None or token == current_writer().token
+    if token is not None and _boot_id() is not None:
+        boot, _, start_ticks = token.partition(":")
+        if boot != _boot_id():
+            return False
+        proc = _proc_start(pid)
+        if proc is None:
+            return False
+        state, ticks = proc
+        # A zombie (Z) or dead (X) process has exited; only its parent has not reaped it.
+        return ticks == start_ticks and state not in ("Z", "X")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,156 @@
+"""The exception hierarchy of zero_session, and the translation of apsw errors into it.
+
+Every public method raises only :class:`ZeroSessionError` subclasses (plus ``TypeError``
+for arguments of the wrong type).  Each subclass carries the facts a caller needs to act
+on it: the ulid that was not found, the candidates of an ambiguous prefix, the expected
+and actual seq of a conflict.  Where a builtin exception means the same thing, ours also
+subclasses it (``InvalidInput`` is a ``ValueError``, ``SessionNotFound`` a
+``LookupError``), following attrs' ``FrozenError(AttributeError)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import apsw
+
+__all__ = [
+    "AmbiguousSession",
+    "InvalidInput",
+    "NotAStore",
+    "ReadOnlyStore",
+    "SchemaTooNew",
+    "SeqConflict",
+    "SessionBusy",
+    "SessionEnded",
+    "SessionNotFound",
+    "StorageError",
+    "StoreClosed",
+    "StoreLocked",
+    "StoreUsedAfterFork",
+    "ZeroSessionError",
+]
+
+
+class ZeroSessionError(Exception):
+    """Base class of every error zero_session raises on purpose."""
+
+
+class InvalidInput(ZeroSessionError, ValueError):
+    """An argument has the right type but a value the store refuses; nothing was written."""
+
+
+class SessionNotFound(ZeroSessionError, LookupError):
+    """No session matches ``needle`` (a ulid, a label or a ulid prefix)."""
+
+    def __init__(self, needle: str, detail: str = "") -> None:
+        self.needle = needle
+        message = f"no session matches {needle!r}"
+        super().__init__(f"{message} ({detail})" if detail else message)
+
+
+class AmbiguousSession(ZeroSessionError, LookupError):
+    """A ulid prefix matches several sessions; ``candidates`` lists their ulids."""
+
+    def __init__(self, needle: str, candidates: Sequence[str]) -> None:
+        self.needle = needle
+        self.candidates = tuple(candidates)
+        shown = ", ".join(self.candidates)
+        super().__init__(f"{needle!r} matches {len(self.candidates)} sessions: {shown}")
+
+
+class SeqConflict(ZeroSessionError):
+    """``expected_seq`` was not the session's last seq; nothing was written.
+
+    ``expected`` is the last seq the caller believed the session had, ``actual`` the last
+    seq it really has.  Re-read the session and retry.
+    """
+
+    def __init__(self, ulid: str, expected: int, actual: int) -> None:
+        self.ulid = ulid
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"session {ulid}: expected last seq {expected}, but it is {actual}"
+        )
+
+
+class SessionEnded(ZeroSessionError):
+    """The session has recorded its end; ``resume`` it (or fork it) to write again."""
+
+    def __init__(self, ulid: str) -> None:
+        self.ulid = ulid
+        super().__init__(f"session {ulid} has ended; resume or fork it to append")
+
+
+class SessionBusy(ZeroSessionError):
+    """Another live process is writing the session; pass ``force=True`` to take it over."""
+
+    def __init__(self, ulid: str, pid: int | None, host: str | None) -> None:
+        self.ulid = ulid
+        self.pid = pid
+        self.host = host
+        super().__init__(
+            f"session {ulid} is being written by live process {pid} on {host}; "
+            "use force=True to take it over"
+        )
+
+
+class StorageError(ZeroSessionError):
+    """The database failed underneath us (I/O error, disk full, ...); nothing half-written."""
+
+
+class StoreLocked(StorageError):
+    """Another connection held the database locked for longer than the busy timeout."""
+
+
+class SchemaTooNew(StorageError):
+    """The file was written by a newer zero_session whose schema this code does not know."""
+
+    def __init__(self, path: str, found: int, known: int) -> None:
+        self.path = path
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"{path}: schema version {found} is newer than this zero_session knows "
+            f"({known}); upgrade zero_session"
+        )
+
+
+class NotAStore(StorageError):
+    """The file is not a zero_session store: not SQLite, corrupt, or another application's."""
+
+
+class ReadOnlyStore(StorageError):
+    """A write was attempted on a store opened with ``readonly=True`` or a read-only file."""
+
+
+class StoreClosed(ZeroSessionError):
+    """The store was closed; open a new one."""
+
+
+class StoreUsedAfterFork(ZeroSessionError):
+    """A Store was used in a child process after ``os.fork()``; open a new Store there."""
+
+
+def translate(exc: BaseException, *, context: str = "") -> ZeroSessionError:
+    """Map an apsw (or codec) exception to the matching ZeroSessionError subclass."""
+    prefix = f"{context}: " if context else ""
+    message = f"{prefix}{exc}"
+    if isinstance(exc, ZeroSessionError):
+        return exc
+    if isinstance(exc, apsw.BusyError | apsw.LockedError):
+        return StoreLocked(f"{prefix}database is locked by another connection ({exc})")
+    if isinstance(exc, apsw.NotADBError | apsw.CorruptError):
+        return NotAStore(f"{prefix}not a zero_session database or corrupt ({exc})")
+    if isinstance(exc, apsw.ReadOnlyError):
+        return ReadOnlyStore(f"{prefix}database is read-only ({exc})")
+    if isinstance(exc, apsw.FullError):
+        return StorageError(f"{prefix}disk or database full ({exc})")
+    if isinstance(exc, apsw.CantOpenError):
+        return StorageError(f"{prefix}cannot open database file ({exc})")
+    if isinstance(exc, apsw.TooBigError):
+        return InvalidInput(f"{prefix}value too big for SQLite ({exc})")
+    if isinstance(exc, UnicodeError):
+        return InvalidInput(f"{prefix}text is not valid Unicode ({exc})")
+    return StorageError(message)

@@ -1,0 +1,733 @@
+"""The Store: one SQLite file of sessions, their append-only events, and milestones.
+
+Storage design.  A session is a row in ``sessions``; its events are rows of ``events``
+keyed ``(session_id, seq)`` in a WITHOUT ROWID table, so a session's events sit together
+on disk in seq order and a timeline read is a primary-key range scan.  The session row
+keeps ``last_seq``, the last seq of its whole timeline, so counting is O(1) and appending
+is one ``UPDATE ... RETURNING`` that reserves seqs plus one ``INSERT`` per event, inside
+``BEGIN IMMEDIATE`` so that seqs are gapless across threads and processes.  A fork copies
+nothing: the child row stores ``parent_id`` and ``fork_seq``, its own events continue at
+``fork_seq + 1``, and reading its timeline walks the ancestor chain with one recursive
+query, taking each ancestor's events up to the point where the next generation forked.
+Labels are milestones (``session.label.<name>`` → ulid), so one small key/value table
+carries both.  Triggers in the file itself refuse UPDATE and DELETE of events, also from
+the ``sqlite3`` shell; events leave only with their whole session through the API.
+
+Concurrency.  One ``Store`` owns one apsw connection and one mutex; every public method
+takes the mutex, so a Store may be shared by threads.  Iterators read a page under the
+mutex and yield outside it.  Other processes may open the same file: WAL mode lets them
+read while one writes, and the busy timeout queues writers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import apsw
+
+from . import _events, _milestones, _schema, _sessions
+from ._liveness import current_writer
+from .errors import (
+    InvalidInput,
+    ReadOnlyStore,
+    SessionBusy,
+    SessionNotFound,
+    StorageError,
+    StoreClosed,
+    StoreUsedAfterFork,
+    translate,
+)
+from .ids import new_ulid, parse_ulid
+from .models import Event, Milestone, Resumed, Session, Status
+
+__all__ = ["Clock", "Store", "default_path"]
+
+Clock = Callable[[], int]
+"""A callable returning the current time in epoch milliseconds."""
+
+Durability = Literal["full", "normal"]
+EventItem = tuple[str, str] | tuple[str, str, Any]
+SessionRef = str | Session
+
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+DEFAULT_BUSY_TIMEOUT_MS = 5_000
+REPLAY_PAGE = 2_000
+
+
+def _system_clock() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def default_path() -> Path:
+    """``$ZERO_SESSION_DB``, else ``$XDG_STATE_HOME/zero-session/sessions.db``.
+
+    ``XDG_STATE_HOME`` defaults to ``~/.local/state``.
+    """
+    configured = os.environ.get("ZERO_SESSION_DB")
+    if configured:
+        return Path(configured).expanduser()
+    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(state_home) / "zero-session" / "sessions.db"
+
+
+def _check_int(value: object, name: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise InvalidInput(f"{name} must be ≥ {minimum}, got {value}")
+    return value
+
+
+def _check_optional_text(value: object, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    return value
+
+
+def _check_text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"event text must be a str, not {type(value).__name__}")
+    return value
+
+
+def _encode_meta(meta: object) -> str:
+    if meta is None:
+        return "{}"
+    if not isinstance(meta, Mapping):
+        raise TypeError(f"meta must be a dict, not {type(meta).__name__}")
+    return _events.encode_data(dict(meta)) or "{}"
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by the owner only.
+
+    SQLite gives the ``-wal`` and ``-shm`` files the permissions of the database file.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
+class Store:
+    """One zero_session database: sessions, their events, labels and milestones.
+
+    Create it with :meth:`open` or :meth:`memory`; close it with :meth:`close` or use it as
+    a context manager.  Methods that take a session accept its ulid or a ``Session``.
+    """
+
+    def __init__(
+        self,
+        conn: apsw.Connection,
+        *,
+        path: str,
+        clock: Clock,
+        readonly: bool,
+        max_event_bytes: int,
+    ) -> None:
+        self._conn: apsw.Connection | None = conn
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._path = path
+        self._clock = clock
+        self._readonly = readonly
+        self._max_event_bytes = max_event_bytes
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        durability: Durability = "full",
+        clock: Clock | None = None,
+        readonly: bool = False,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        vfs: str | None = None,
+    ) -> Store:
+        """Open (creating and migrating if needed) the store at ``path``.
+
+        ``path`` defaults to :func:`default_path`.  ``durability="full"`` makes every
+        acknowledged append survive power loss; ``"normal"`` only process crashes.
+        Raises NotAStore (not SQLite, corrupt, another application's file), SchemaTooNew,
+        StorageError (cannot open or create), StoreLocked (migration blocked).
+        """
+        if durability not in _schema.SYNCHRONOUS:
+            raise InvalidInput(f"durability must be 'full' or 'normal', got {durability!r}")
+        _check_int(busy_timeout_ms, "busy_timeout_ms")
+        _check_int(max_event_bytes, "max_event_bytes", minimum=1)
+        target = Path(path).expanduser() if path is not None else default_path()
+        if target.is_dir():
+            raise StorageError(f"{target} is a directory, not a database file")
+        if readonly:
+            flags = apsw.SQLITE_OPEN_READONLY
+        else:
+            try:
+                _create_private_file(target)
+            except OSError as exc:
+                raise StorageError(f"cannot create {target}: {exc}") from exc
+            flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+        return cls._connect(
+            str(target),
+            flags=flags,
+            vfs=vfs,
+            durability=durability,
+            clock=clock,
+            readonly=readonly,
+            busy_timeout_ms=busy_timeout_ms,
+            max_event_bytes=max_event_bytes,
+        )
+
+    @classmethod
+    def memory(cls, *, clock: Clock | None = None) -> Store:
+        """A private in-memory store, gone when closed; handy for tests and --no-persist."""
+        flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+        return cls._connect(
+            ":memory:",
+            flags=flags,
+            vfs=None,
+            durability="normal",
+            clock=clock,
+            readonly=False,
+            busy_timeout_ms=DEFAULT_BUSY_TIMEOUT_MS,
+            max_event_bytes=DEFAULT_MAX_EVENT_BYTES,
+        )
+
+    @classmethod
+    def _connect(
+        cls,
+        path: str,
+        *,
+        flags: int,
+        vfs: str | None,
+        durability: str,
+        clock: Clock | None,
+        readonly: bool,
+        busy_timeout_ms: int,
+        max_event_bytes: int,
+    ) -> Store:
+        conn: apsw.Connection | None = None
+        try:
+            conn = apsw.Connection(path, flags=flags, vfs=vfs) if vfs else apsw.Connection(path, flags=flags)
+            conn.setbusytimeout(busy_timeout_ms)
+            version = _schema.check_identity(conn, path)
+            _schema.configure(
+                conn, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=readonly
+            )
+            if readonly:
+                if version < _schema.known_version():
+                    raise StorageError(
+                        f"{path}: schema version {version} needs an upgrade; "
+                        "open it once without readonly=True"
+                    )
+            else:
+                _schema.migrate(conn, path)
+        except BaseException as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, apsw.Error | UnicodeError):
+                raise translate(exc, context=path) from exc
+            raise
+        return cls(
+            conn,
+            path=path,
+            clock=clock or _system_clock,
+            readonly=readonly,
+            max_event_bytes=max_event_bytes,
+        )
+
+    @property
+    def path(self) -> str:
+        """The database file's path (``:memory:`` for a memory store)."""
+        return self._path
+
+    @property
+    def readonly(self) -> bool:
+        """Whether writes are refused with ReadOnlyStore."""
+        return self._readonly
+
+    def close(self) -> None:
+        """Close the connection; later calls raise StoreClosed.  Safe to call twice."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and os.getpid() == self._pid:
+                conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+
+    def _connection(self) -> apsw.Connection:
+        """The open connection of this process; call with the mutex held."""
+        if os.getpid() != self._pid:
+            raise StoreUsedAfterFork(
+                f"this Store was opened by process {self._pid}; open a new Store in "
+                f"process {os.getpid()}"
+            )
+        if self._conn is None:
+            raise StoreClosed(f"the store {self._path} is closed")
+        return self._conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[apsw.Connection]:
+        """The connection under the mutex, with apsw errors translated."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                yield conn
+            except (apsw.Error, UnicodeError) as exc:
+                raise translate(exc) from exc
+
+    @contextmanager
+    def _writing(self) -> Iterator[apsw.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction under the mutex: committed, or rolled back."""
+        with self._lock:
+            conn = self._connection()
+            if self._readonly:
+                raise ReadOnlyStore(f"{self._path} was opened read-only")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if not conn.getautocommit():
+                        conn.execute("ROLLBACK")
+                    raise
+            except (apsw.Error, UnicodeError) as exc:
+                raise translate(exc) from exc
+
+    def _now(self) -> int:
+        now = self._clock()
+        if isinstance(now, bool) or not isinstance(now, int):
+            raise TypeError(f"the clock must return int epoch ms, got {type(now).__name__}")
+        return now
+
+    @staticmethod
+    def _ulid_of(session: object) -> str:
+        if isinstance(session, Session):
+            return session.ulid
+        return parse_ulid(session)
+
+    # ---------------------------------------------------------------- sessions
+
+    def start(
+        self,
+        *,
+        cli_version: str | None = None,
+        engine_base_url: str | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        ttl: timedelta | None = None,
+    ) -> Session:
+        """Start a new session written by this process.
+
+        ``cwd`` (default: the current directory) is stored with symlinks resolved;
+        ``meta`` must be a JSON object; ``ttl`` makes it expire that long after its
+        start.  Raises InvalidInput, ReadOnlyStore.
+        """
+        _check_optional_text(cli_version, "cli_version")
+        _check_optional_text(engine_base_url, "engine_base_url")
+        meta_json = _encode_meta(meta)
+        directory = _sessions.canonical_cwd(cwd)
+        if ttl is not None and (not isinstance(ttl, timedelta) or ttl <= timedelta(0)):
+            raise InvalidInput(f"ttl must be a positive timedelta, got {ttl!r}")
+        ulid = new_ulid()
+        with self._writing() as conn:
+            now = self._now()
+            expires = now + ttl // timedelta(milliseconds=1) if ttl is not None else None
+            _sessions.insert_session(
+                conn,
+                ulid=ulid,
+                parent_id=None,
+                fork_seq=0,
+                started_at_ms=now,
+                cli_version=cli_version,
+                engine_base_url=engine_base_url,
+                cwd=directory,
+                meta_json=meta_json,
+                expires_at_ms=expires,
+            )
+            row = _sessions.require_row(conn, ulid)
+        return _sessions.to_session(row, now)
+
+    def end(self, session: SessionRef) -> Session:
+        """Record the session's end; idempotent, the first end time is kept.
+
+        Raises SessionNotFound.
+        """
+        ulid = self._ulid_of(session)
+        with self._writing() as conn:
+            now = self._now()
+            if not _sessions.end_session(conn, ulid, now):
+                raise SessionNotFound(ulid)
+            row = _sessions.require_row(conn, ulid)
+        return _sessions.to_session(row, now)
+
+    def get(self, session: SessionRef) -> Session:
+        """The session with this exact ulid.  Raises SessionNotFound, InvalidInput."""
+        ulid = self._ulid_of(session)
+        with self._reading() as conn:
+            row = _sessions.require_row(conn, ulid)
+        return _sessions.to_session(row, self._now())
+
+    def find(self, needle: str) -> Session:
+        """Resolve an exact ulid, else a label, else a unique ulid prefix (≥ 6 chars).
+
+        Raises SessionNotFound, AmbiguousSession (with ``candidates``).
+        """
+        with self._reading() as conn:
+            row = _sessions.find_row(conn, needle)
+        return _sessions.to_session(row, self._now())
+
+    def list_sessions(
+        self,
+        limit: int | None = 20,
+        *,
+        before: SessionRef | None = None,
+        include_archived: bool = False,
+    ) -> list[Session]:
+        """Sessions newest first (ties: later-created first), with counts and labels.
+
+        ``before`` continues a listing after the given session.  Archived sessions are
+        left out unless ``include_archived``.  Raises SessionNotFound for ``before``.
+        """
+        if limit is not None:
+            _check_int(limit, "limit", minimum=1)
+        with self._reading() as conn:
+            cursor = None
+            if before is not None:
+                row = _sessions.require_row(conn, self._ulid_of(before))
+                cursor = (row[4], row[0])
+            rows = _sessions.list_rows(
+                conn, limit=limit, before=cursor, include_archived=include_archived
+            )
+        now = self._now()
+        return [_sessions.to_session(row, now) for row in rows]
+
+    def latest(self, cwd: str | os.PathLike[str] | None = None) -> Session | None:
+        """The newest session started in ``cwd`` or its nearest ancestor that has one.
+
+        ``cwd`` defaults to the current directory; symlinks are resolved.
+        """
+        directory = _sessions.canonical_cwd(cwd)
+        with self._reading() as conn:
+            row = _sessions.latest_row(conn, directory)
+        return _sessions.to_session(row, self._now()) if row is not None else None
+
+    def fork(self, session: SessionRef, at_seq: int | None = None) -> Session:
+        """A child session that starts with the parent's first ``at_seq`` events.
+
+        O(1): nothing is copied.  ``at_seq`` defaults to the parent's last seq and must
+        be in ``0..parent.last_seq``.  The child inherits cli_version, engine_base_url,
+        cwd and meta, and is written by this process.  Raises SessionNotFound,
+        InvalidInput.
+        """
+        ulid = self._ulid_of(session)
+        if at_seq is not None:
+            _check_int(at_seq, "at_seq")
+        child = new_ulid()
+        with self._writing() as conn:
+            parent = _sessions.require_row(conn, ulid)
+            parent_last = parent[6]
+            fork_seq = parent_last if at_seq is None else at_seq
+            if fork_seq > parent_last:
+                raise InvalidInput(
+                    f"at_seq {fork_seq} is past the end of session {ulid} (last seq "
+                    f"{parent_last})"
+                )
+            now = self._now()
+            _sessions.insert_session(
+                conn,
+                ulid=child,
+                parent_id=parent[0],
+                fork_seq=fork_seq,
+                started_at_ms=now,
+                cli_version=parent[8],
+                engine_base_url=parent[9],
+                cwd=parent[10],
+                meta_json=parent[11],
+                expires_at_ms=None,
+            )
+            row = _sessions.require_row(conn, child)
+        return _sessions.to_session(row, now)
+
+    def resume(
+        self,
+        needle: str,
+        *,
+        cli_version: str | None = None,
+        engine_base_url: str | None = None,
+        force: bool = False,
+        tail: int = 20,
+    ) -> Resumed:
+        """Reopen a session (found like :meth:`find`) for writing by this process.
+
+        Clears its end, records this process as its writer and, when given, the current
+        ``cli_version`` and ``engine_base_url`` (warning when they differ from the
+        recorded ones).  Raises SessionBusy when another live process writes it, unless
+        ``force``; SessionNotFound, AmbiguousSession.
+        """
+        _check_optional_text(cli_version, "cli_version")
+        _check_optional_text(engine_base_url, "engine_base_url")
+        _check_int(tail, "tail")
+        me = current_writer()
+        with self._writing() as conn:
+            row = _sessions.find_row(conn, needle)
+            now = self._now()
+            previous = _sessions.compute_status(row, now)
+            writer_host, writer_pid = row[12], row[13]
+            foreign = (writer_host, writer_pid) != (me.host, me.pid)
+            warnings: list[str] = []
+            if previous is Status.LIVE and foreign:
+                if not force:
+                    raise SessionBusy(row[1], writer_pid, writer_host)
+                warnings.append(f"took the session over from live process {writer_pid}")
+            if row[5] is None and writer_host not in (None, me.host):
+                warnings.append(
+                    f"last written on host {writer_host}; cannot tell whether it still runs"
+                )
+            updates: dict[str, Any] = {}
+            for name, index, current in (
+                ("cli_version", 8, cli_version),
+                ("engine_base_url", 9, engine_base_url),
+            ):
+                if current is None:
+                    continue
+                if row[index] is not None and row[index] != current:
+                    warnings.append(f"recorded with {name} {row[index]}, now {current}")
+                updates[name] = current
+            _sessions.claim_for_writing(conn, row[0], updates)
+            last_seq = row[6]
+            tail_events = _events.timeline_page(conn, row[0], max(0, last_seq - tail), last_seq)
+            fresh = _sessions.require_row(conn, row[1])
+        return Resumed(
+            session=_sessions.to_session(fresh, now),
+            previous_status=previous,
+            n_events=last_seq,
+            tail=tuple(tail_events),
+            warnings=tuple(warnings),
+        )
+
+    # ------------------------------------------------------------------ events
+
+    def append(
+        self,
+        session: SessionRef,
+        kind: str,
+        text: str,
+        *,
+        data: Any = None,
+        expected_seq: int | None = None,
+    ) -> Event:
+        """Append one event; durable (per the store's durability) once this returns.
+
+        ``data`` is any JSON value (dict, list, str, int, float, bool, None) and comes
+        back unchanged.  With ``expected_seq`` the append happens only if the session's
+        last seq is exactly that (optimistic concurrency).  Raises InvalidInput,
+        SessionNotFound, SessionEnded, SeqConflict, ReadOnlyStore, StorageError.
+        """
+        ulid = self._ulid_of(session)
+        kind = _events.check_kind(kind)
+        _check_text(text)
+        data_json = _events.encode_data(data)
+        _events.check_size(text, data_json, self._max_event_bytes)
+        if expected_seq is not None:
+            _check_int(expected_seq, "expected_seq")
+        with self._writing() as conn:
+            at_ms = self._now()
+            session_id, seq = _events.reserve_seqs(conn, ulid, 1, at_ms, expected_seq)
+            _events.insert_events(conn, ((session_id, seq, at_ms, kind, text, data_json),))
+        return Event(ulid, seq, at_ms, kind, text, data)
+
+    def append_many(
+        self,
+        session: SessionRef,
+        items: Iterable[EventItem],
+        *,
+        expected_seq: int | None = None,
+    ) -> list[Event]:
+        """Append ``(kind, text)`` or ``(kind, text, data)`` items in one transaction.
+
+        All or nothing: one bad item raises before anything is written.  Same errors as
+        :meth:`append`.
+        """
+        ulid = self._ulid_of(session)
+        prepared: list[tuple[str, str, str | None, Any]] = []
+        for index, item in enumerate(items):
+            if not isinstance(item, tuple | list) or len(item) not in (2, 3):
+                raise TypeError(f"item {index} must be (kind, text) or (kind, text, data)")
+            data = item[2] if len(item) == 3 else None
+            try:
+                kind = _events.check_kind(item[0])
+                text = _check_text(item[1])
+                data_json = _events.encode_data(data)
+                _events.check_size(text, data_json, self._max_event_bytes)
+            except InvalidInput as exc:
+                raise InvalidInput(f"item {index}: {exc}") from exc
+            prepared.append((kind, text, data_json, data))
+        if expected_seq is not None:
+            _check_int(expected_seq, "expected_seq")
+        if not prepared:
+            self.get(ulid)
+            return []
+        with self._writing() as conn:
+            at_ms = self._now()
+            session_id, first = _events.reserve_seqs(
+                conn, ulid, len(prepared), at_ms, expected_seq
+            )
+            _events.insert_events(
+                conn,
+                [
+                    (session_id, first + i, at_ms, kind, text, data_json)
+                    for i, (kind, text, data_json, _) in enumerate(prepared)
+                ],
+            )
+        return [
+            Event(ulid, first + i, at_ms, kind, text, data)
+            for i, (kind, text, _, data) in enumerate(prepared)
+        ]
+
+    def _position(self, conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
+        rows = conn.execute(
+            "SELECT id, fork_seq, last_seq FROM sessions WHERE ulid = ?", (ulid,)
+        ).fetchall()
+        if not rows:
+            raise SessionNotFound(ulid)
+        session_id, fork_seq, last_seq = rows[0]
+        return session_id, fork_seq, last_seq
+
+    def events(
+        self,
+        session: SessionRef,
+        *,
+        after_seq: int = 0,
+        limit: int | None = 100,
+        kinds: Collection[str] | None = None,
+    ) -> list[Event]:
+        """The session's own events (not inherited ones) after ``after_seq``, oldest first.
+
+        Raises SessionNotFound, InvalidInput.
+        """
+        ulid = self._ulid_of(session)
+        _check_int(after_seq, "after_seq")
+        if limit is not None:
+            _check_int(limit, "limit", minimum=1)
+        kind_list = None
+        if kinds is not None:
+            if isinstance(kinds, str):
+                raise TypeError("kinds must be a collection of kinds, not a single str")
+            kind_list = sorted({_events.check_kind(k) for k in kinds})
+        with self._reading() as conn:
+            session_id, fork_seq, _ = self._position(conn, ulid)
+            return _events.own_events(
+                conn, ulid, session_id, max(after_seq, fork_seq), limit, kind_list
+            )
+
+    def tail(self, session: SessionRef, n: int = 200) -> list[Event]:
+        """The last ``n`` events of the session's timeline (forks included), oldest first."""
+        ulid = self._ulid_of(session)
+        _check_int(n, "n")
+        with self._reading() as conn:
+            session_id, _, last_seq = self._position(conn, ulid)
+            return _events.timeline_page(conn, session_id, max(0, last_seq - n), last_seq)
+
+    def replay(self, session: SessionRef, *, after_seq: int = 0) -> Iterator[Event]:
+        """The whole timeline, oldest first: inherited events through every ancestor, then
+        the session's own, as it stood when iteration began.
+
+        Reads in pages under the mutex and yields outside it, so the consumer may append
+        while iterating.  Raises SessionNotFound (when iteration starts), InvalidInput.
+        """
+        ulid = self._ulid_of(session)
+        _check_int(after_seq, "after_seq")
+        return self._replay(ulid, after_seq)
+
+    def _replay(self, ulid: str, after_seq: int) -> Iterator[Event]:
+        with self._reading() as conn:
+            session_id, _, upto = self._position(conn, ulid)
+        after = after_seq
+        while after < upto:
+            page_end = min(after + REPLAY_PAGE, upto)
+            with self._reading() as conn:
+                page = _events.timeline_page(conn, session_id, after, page_end)
+            yield from page
+            after = page_end
+
+    # ------------------------------------------------------ labels, milestones
+
+    def label(self, session: SessionRef, name: str) -> None:
+        """Give the session the label ``name`` (moving it if another session had it).
+
+        Labels are 1–64 printable characters without whitespace.  Raises InvalidInput,
+        SessionNotFound.
+        """
+        ulid = self._ulid_of(session)
+        name = _milestones.check_label(name)
+        with self._writing() as conn:
+            _sessions.require_row(conn, ulid)
+            _milestones.set_value(conn, _sessions.LABEL_PREFIX + name, ulid, self._now())
+
+    def unlabel(self, name: str) -> bool:
+        """Remove the label ``name``; whether it existed.  Raises InvalidInput."""
+        name = _milestones.check_label(name)
+        with self._writing() as conn:
+            return _milestones.delete_key(conn, _sessions.LABEL_PREFIX + name)
+
+    def labels(self) -> dict[str, str]:
+        """Every label → the ulid it names, in label order."""
+        prefix = _sessions.LABEL_PREFIX
+        with self._reading() as conn:
+            found = _milestones.list_milestones(conn, prefix)
+        return {m.key[len(prefix) :]: m.value for m in found}
+
+    def set_milestone(self, key: str, value: str) -> None:
+        """Set ``key`` to ``value`` (overwriting), stamped with the current time.
+
+        Keys under ``session.label.`` are reserved for :meth:`label`.  Raises InvalidInput.
+        """
+        key = _milestones.check_key(key)
+        value = _milestones.check_value(value, self._max_event_bytes)
+        with self._writing() as conn:
+            _milestones.set_value(conn, key, value, self._now())
+
+    def set_milestone_once(self, key: str, value: str) -> bool:
+        """Set ``key`` only if it has never been set; whether this call wrote it."""
+        key = _milestones.check_key(key)
+        value = _milestones.check_value(value, self._max_event_bytes)
+        with self._writing() as conn:
+            return _milestones.set_value_once(conn, key, value, self._now())
+
+    def get_milestone(self, key: str) -> str | None:
+        """The value of ``key``, or None when it was never set."""
+        key = _milestones.check_key(key, allow_reserved=True)
+        with self._reading() as conn:
+            return _milestones.get_value(conn, key)
+
+    def milestones(self, prefix: str = "") -> list[Milestone]:
+        """Milestones whose key starts with ``prefix`` (labels included), in key order."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
+        with self._reading() as conn:
+            return _milestones.list_milestones(conn, prefix)
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"<Store {self._path!r} {state}>"
+
