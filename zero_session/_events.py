@@ -21,6 +21,7 @@ from typing import Any
 
 import apsw
 
+from ._sql import fetch_all
 from .errors import InvalidInput, SeqConflict, SessionEnded, SessionNotFound
 from .models import KIND_PATTERN, Event, EventKind
 
@@ -115,15 +116,13 @@ def reserve_seqs(
     the caller believes the session has).
     """
     if expected_seq is None:
-        rows = conn.execute(_RESERVE, (count, at_ms, ulid)).fetchall()
+        rows = fetch_all(conn, _RESERVE, (count, at_ms, ulid))
     else:
-        rows = conn.execute(_RESERVE_EXPECTED, (count, at_ms, ulid, expected_seq)).fetchall()
+        rows = fetch_all(conn, _RESERVE_EXPECTED, (count, at_ms, ulid, expected_seq))
     if rows:
         session_id, last_seq = rows[0]
         return session_id, last_seq - count + 1
-    found = conn.execute(
-        "SELECT last_seq, ended_at_ms FROM sessions WHERE ulid = ?", (ulid,)
-    ).fetchall()
+    found = fetch_all(conn, "SELECT last_seq, ended_at_ms FROM sessions WHERE ulid = ?", (ulid,))
     if not found:
         raise SessionNotFound(ulid)
     last_seq, ended_at_ms = found[0]
@@ -170,10 +169,6 @@ _TIMELINE_PAGE_BLOB = _TIMELINE_PAGE.replace(
 _OWN = "SELECT ?, seq, at_ms, kind, text, data FROM events WHERE session_id = ? AND seq > ?"
 
 
-def _repair(value: Any) -> Any:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-
-
 def _to_events(rows: Iterable[tuple[Any, ...]]) -> list[Event]:
     loads = json.loads
     out: list[Event] = []
@@ -191,12 +186,7 @@ def _to_events(rows: Iterable[tuple[Any, ...]]) -> list[Event]:
 def _fetch_events(
     conn: apsw.Connection, sql: str, blob_sql: str, params: Sequence[Any]
 ) -> list[Event]:
-    """Events of a query; text stored as invalid UTF-8 comes back with U+FFFD."""
-    try:
-        rows = conn.execute(sql, params).fetchall()
-    except UnicodeDecodeError:
-        rows = [tuple(_repair(v) for v in row) for row in conn.execute(blob_sql, params)]
-    return _to_events(rows)
+    return _to_events(fetch_all(conn, sql, params, blob_sql=blob_sql))
 
 
 def timeline_page(
@@ -225,6 +215,7 @@ def own_events(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    blob_sql = sql.replace("kind, text, data", "CAST(kind AS BLOB), CAST(text AS BLOB), "
-                                                "CAST(data AS BLOB)", 1)
+    blob_sql = sql.replace(
+        "kind, text, data", "CAST(kind AS BLOB), CAST(text AS BLOB), CAST(data AS BLOB)", 1
+    )
     return _fetch_events(conn, sql, blob_sql, params)

@@ -13,6 +13,7 @@ from typing import Any
 import apsw
 
 from ._sessions import LABEL_PREFIX
+from ._sql import fetch_all
 from .errors import InvalidInput
 from .models import Milestone
 
@@ -31,11 +32,11 @@ MAX_KEY = 512
 
 
 def check_label(name: object) -> str:
-    """The label if it is 1–64 printable characters without whitespace; else InvalidInput."""
+    """The label if it is 1-64 printable characters without whitespace; else InvalidInput."""
     if not isinstance(name, str):
         raise TypeError(f"label must be a str, not {type(name).__name__}")
     if not 1 <= len(name) <= MAX_LABEL:
-        raise InvalidInput(f"label must be 1–{MAX_LABEL} characters, got {len(name)}")
+        raise InvalidInput(f"label must be 1-{MAX_LABEL} characters, got {len(name)}")
     if not name.isprintable() or any(ch.isspace() for ch in name):
         raise InvalidInput(f"label {name!r} must be printable characters without whitespace")
     if any("\ud800" <= ch <= "\udfff" for ch in name):
@@ -44,11 +45,11 @@ def check_label(name: object) -> str:
 
 
 def check_key(key: object, *, allow_reserved: bool = False) -> str:
-    """A milestone key: 1–512 characters; ``session.label.*`` only through labels."""
+    """A milestone key: 1-512 characters; ``session.label.*`` only through labels."""
     if not isinstance(key, str):
         raise TypeError(f"milestone key must be a str, not {type(key).__name__}")
     if not 1 <= len(key) <= MAX_KEY:
-        raise InvalidInput(f"milestone key must be 1–{MAX_KEY} characters, got {len(key)}")
+        raise InvalidInput(f"milestone key must be 1-{MAX_KEY} characters, got {len(key)}")
     if not allow_reserved and key.startswith(LABEL_PREFIX):
         raise InvalidInput(
             f"milestone key {key!r} is reserved for labels; use Store.label()/unlabel()"
@@ -77,8 +78,7 @@ def set_value(conn: apsw.Connection, key: str, value: str, at_ms: int) -> None:
 def set_value_once(conn: apsw.Connection, key: str, value: str, at_ms: int) -> bool:
     """Insert ``key`` unless it exists; whether this call wrote it."""
     conn.execute(
-        "INSERT INTO milestones (key, value, at_ms) VALUES (?, ?, ?) "
-        "ON CONFLICT (key) DO NOTHING",
+        "INSERT INTO milestones (key, value, at_ms) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING",
         (key, value, at_ms),
     )
     return bool(conn.changes())
@@ -113,12 +113,6 @@ def list_milestones(conn: apsw.Connection, prefix: str) -> list[Milestone]:
 
 
 def _fetch(conn: apsw.Connection, sql: str, params: tuple[Any, ...]) -> list[Milestone]:
-    try:
-        rows = conn.execute(sql, params).fetchall()
-    except UnicodeDecodeError:
-        blob_sql = sql.replace("key, value", "CAST(key AS BLOB), CAST(value AS BLOB)", 1)
-        rows = [
-            tuple(v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in row)
-            for row in conn.execute(blob_sql, params)
-        ]
+    blob_sql = sql.replace("key, value", "CAST(key AS BLOB), CAST(value AS BLOB)", 1)
+    rows = fetch_all(conn, sql, params, blob_sql=blob_sql)
     return [Milestone(key, value, at_ms) for key, value, at_ms in rows]

@@ -22,6 +22,7 @@ from pathlib import Path
 import apsw
 import attrs
 
+from ._sql import fetch_all
 from .errors import NotAStore, SchemaTooNew, StorageError
 
 __all__ = [
@@ -63,9 +64,7 @@ def load_migrations() -> tuple[Migration, ...]:
     for entry in _migrations_folder().iterdir():
         match = _MIGRATION_NAME.fullmatch(entry.name)
         if match:
-            found.append(
-                Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8"))
-            )
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise StorageError(f"migrations are not numbered 1..n: {[m.version for m in found]}")
@@ -101,8 +100,8 @@ def check_identity(conn: apsw.Connection, path: str) -> int:
     Raises NotAStore for a file that is not SQLite or belongs to another application,
     SchemaTooNew for a file written by a newer zero_session.
     """
-    app_id = conn.execute("PRAGMA application_id").fetchall()[0][0]
-    version = conn.execute("PRAGMA user_version").fetchall()[0][0]
+    app_id = int(fetch_all(conn, "PRAGMA application_id")[0][0])
+    version = int(fetch_all(conn, "PRAGMA user_version")[0][0])
     if app_id != APPLICATION_ID:
         has_objects = conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()
         if app_id != 0 or version != 0 or has_objects:
@@ -112,7 +111,7 @@ def check_identity(conn: apsw.Connection, path: str) -> int:
             )
     if version > known_version():
         raise SchemaTooNew(path, version, known_version())
-    return int(version)
+    return version
 
 
 def migrate(conn: apsw.Connection, path: str) -> None:

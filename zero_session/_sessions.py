@@ -16,6 +16,7 @@ from typing import Any
 import apsw
 
 from . import _liveness
+from ._sql import Row, fetch_all
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
 from .ids import is_ulid, normalise_prefix
 from .models import Session, Status
@@ -38,7 +39,7 @@ LABEL_PREFIX = "session.label."
 MIN_PREFIX = 6
 _MAX_CANDIDATES = 10
 
-SessionRow = tuple[Any, ...]
+SessionRow = Row
 
 # Column order shared by every session query; ``to_session`` reads it.
 _COLUMNS = """
@@ -109,23 +110,15 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
     )
 
 
+_BLOB_TEXT = (
+    "CAST(s.cli_version AS BLOB), CAST(s.engine_base_url AS BLOB), "
+    "CAST(s.cwd AS BLOB), CAST(s.meta AS BLOB)"
+)
+
+
 def _fetch(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[SessionRow]:
-    """Rows of a session query; text that is not valid UTF-8 reads with U+FFFD."""
-    try:
-        return conn.execute(sql, params).fetchall()
-    except UnicodeDecodeError:
-        blob_sql = sql.replace(
-            "s.cli_version, s.engine_base_url, s.cwd, s.meta",
-            "CAST(s.cli_version AS BLOB), CAST(s.engine_base_url AS BLOB), "
-            "CAST(s.cwd AS BLOB), CAST(s.meta AS BLOB)",
-        )
-        rows = conn.execute(blob_sql, params).fetchall()
-        return [
-            tuple(
-                v.decode("utf-8", "replace") if isinstance(v, bytes) else v for v in row
-            )
-            for row in rows
-        ]
+    blob_sql = sql.replace("s.cli_version, s.engine_base_url, s.cwd, s.meta", _BLOB_TEXT, 1)
+    return fetch_all(conn, sql, params, blob_sql=blob_sql)
 
 
 def row_by_ulid(conn: apsw.Connection, ulid: str) -> SessionRow | None:
@@ -158,9 +151,9 @@ def find_row(conn: apsw.Connection, needle: str) -> SessionRow:
         row = row_by_ulid(conn, prefix)
         if row is not None:
             return row
-    label_target = conn.execute(
-        "SELECT value FROM milestones WHERE key = ?", (LABEL_PREFIX + stripped,)
-    ).fetchall()
+    label_target = fetch_all(
+        conn, "SELECT value FROM milestones WHERE key = ?", (LABEL_PREFIX + stripped,)
+    )
     if label_target:
         row = row_by_ulid(conn, label_target[0][0])
         if row is not None:
@@ -169,10 +162,11 @@ def find_row(conn: apsw.Connection, needle: str) -> SessionRow:
         detail = f"a prefix needs at least {MIN_PREFIX} characters" if prefix else ""
         raise SessionNotFound(needle, detail)
     upper = prefix + "Z" * (26 - len(prefix))
-    matches = conn.execute(
+    matches = fetch_all(
+        conn,
         "SELECT ulid FROM sessions WHERE ulid >= ? AND ulid <= ? ORDER BY ulid LIMIT ?",
         (prefix, upper, _MAX_CANDIDATES + 1),
-    ).fetchall()
+    )
     if not matches:
         raise SessionNotFound(needle)
     if len(matches) > 1:
@@ -271,9 +265,7 @@ def claim_for_writing(conn: apsw.Connection, session_id: int, updates: dict[str,
         **updates,
     }
     assignments = ", ".join(f"{name} = ?" for name in columns)
-    conn.execute(
-        f"UPDATE sessions SET {assignments} WHERE id = ?", (*columns.values(), session_id)
-    )
+    conn.execute(f"UPDATE sessions SET {assignments} WHERE id = ?", (*columns.values(), session_id))
 
 
 def end_session(conn: apsw.Connection, ulid: str, now_ms: int) -> bool:
@@ -283,4 +275,3 @@ def end_session(conn: apsw.Connection, ulid: str, now_ms: int) -> bool:
         (now_ms, ulid),
     )
     return bool(conn.changes())
-

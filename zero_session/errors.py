@@ -70,9 +70,7 @@ class SeqConflict(ZeroSessionError):
         self.ulid = ulid
         self.expected = expected
         self.actual = actual
-        super().__init__(
-            f"session {ulid}: expected last seq {expected}, but it is {actual}"
-        )
+        super().__init__(f"session {ulid}: expected last seq {expected}, but it is {actual}")
 
 
 class SessionEnded(ZeroSessionError):

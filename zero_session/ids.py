@@ -51,7 +51,6 @@ def parse_ulid(value: object, *, what: str = "session") -> str:
     candidate = normalise_prefix(value)
     if candidate is None or not is_ulid(candidate):
         raise InvalidInput(
-            f"{what} {value!r} is not a 26-character ulid; use Store.find() for labels "
-            "and prefixes"
+            f"{what} {value!r} is not a 26-character ulid; use Store.find() for labels and prefixes"
         )
     return candidate

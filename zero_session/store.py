@@ -34,6 +34,7 @@ import apsw
 
 from . import _events, _milestones, _schema, _sessions
 from ._liveness import current_writer
+from ._sql import fetch_all
 from .errors import (
     InvalidInput,
     ReadOnlyStore,
@@ -220,7 +221,11 @@ class Store:
     ) -> Store:
         conn: apsw.Connection | None = None
         try:
-            conn = apsw.Connection(path, flags=flags, vfs=vfs) if vfs else apsw.Connection(path, flags=flags)
+            conn = (
+                apsw.Connection(path, flags=flags, vfs=vfs)
+                if vfs
+                else apsw.Connection(path, flags=flags)
+            )
             conn.setbusytimeout(busy_timeout_ms)
             version = _schema.check_identity(conn, path)
             _schema.configure(
@@ -449,8 +454,7 @@ class Store:
             fork_seq = parent_last if at_seq is None else at_seq
             if fork_seq > parent_last:
                 raise InvalidInput(
-                    f"at_seq {fork_seq} is past the end of session {ulid} (last seq "
-                    f"{parent_last})"
+                    f"at_seq {fork_seq} is past the end of session {ulid} (last seq {parent_last})"
                 )
             now = self._now()
             _sessions.insert_session(
@@ -589,9 +593,7 @@ class Store:
             return []
         with self._writing() as conn:
             at_ms = self._now()
-            session_id, first = _events.reserve_seqs(
-                conn, ulid, len(prepared), at_ms, expected_seq
-            )
+            session_id, first = _events.reserve_seqs(conn, ulid, len(prepared), at_ms, expected_seq)
             _events.insert_events(
                 conn,
                 [
@@ -605,9 +607,9 @@ class Store:
         ]
 
     def _position(self, conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
-        rows = conn.execute(
-            "SELECT id, fork_seq, last_seq FROM sessions WHERE ulid = ?", (ulid,)
-        ).fetchall()
+        rows = fetch_all(
+            conn, "SELECT id, fork_seq, last_seq FROM sessions WHERE ulid = ?", (ulid,)
+        )
         if not rows:
             raise SessionNotFound(ulid)
         session_id, fork_seq, last_seq = rows[0]
@@ -675,7 +677,7 @@ class Store:
     def label(self, session: SessionRef, name: str) -> None:
         """Give the session the label ``name`` (moving it if another session had it).
 
-        Labels are 1–64 printable characters without whitespace.  Raises InvalidInput,
+        Labels are 1-64 printable characters without whitespace.  Raises InvalidInput,
         SessionNotFound.
         """
         ulid = self._ulid_of(session)
@@ -730,4 +732,3 @@ class Store:
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
         return f"<Store {self._path!r} {state}>"
-

@@ -1,0 +1,69 @@
+"""Shared fixtures: a fresh database file per test, and stores that are always closed."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from zero_session import Store
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--durability",
+        default="full",
+        choices=["full", "normal"],
+        help="re-run the suite with stores opened at this durability",
+    )
+
+
+@pytest.fixture
+def durability(request: pytest.FixtureRequest) -> str:
+    return str(request.config.getoption("--durability"))
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A path for a new database file inside the test's own temporary folder."""
+    return tmp_path / "sessions.db"
+
+
+@pytest.fixture
+def open_store(db_path: Path, durability: str) -> Iterator[Callable[..., Store]]:
+    """A factory for stores on ``db_path`` (or another path); all closed at teardown."""
+    opened: list[Store] = []
+
+    def factory(path: Path | None = None, **options: object) -> Store:
+        options.setdefault("durability", durability)
+        store = Store.open(path or db_path, **options)  # type: ignore[arg-type]
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: Callable[..., Store]) -> Store:
+    """A fresh store on a real file."""
+    return open_store()
+
+
+@pytest.fixture
+def subprocess_env(db_path: Path) -> dict[str, str]:
+    """Environment for child Python processes: the repo importable, the test's database."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env["ZERO_SESSION_DB"] = str(db_path)
+    env.pop("NO_COLOR", None)
+    return env
+
+
+PYTHON = sys.executable
