@@ -4,6 +4,7 @@ Record every prompt, command and alert of a TUI, REPL or agent CLI into a sessio
 resume it, fork it into a child that keeps its parent's history, replay it, label it.
 """
 
+from ._check import CheckReport, Problem
 from .errors import (
     AmbiguousSession,
     InvalidInput,
@@ -25,12 +26,14 @@ from .store import Clock, Store, default_path
 
 __all__ = [
     "AmbiguousSession",
+    "CheckReport",
     "Clock",
     "Event",
     "EventKind",
     "InvalidInput",
     "Milestone",
     "NotAStore",
+    "Problem",
     "ReadOnlyStore",
     "Resumed",
     "SchemaTooNew",

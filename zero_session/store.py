@@ -33,6 +33,7 @@ from typing import Any, Literal
 import apsw
 
 from . import _events, _milestones, _schema, _sessions
+from ._check import CheckReport, run_check
 from ._liveness import current_writer
 from ._sql import fetch_all
 from .errors import (
@@ -728,6 +729,19 @@ class Store:
             raise TypeError(f"prefix must be a str, not {type(prefix).__name__}")
         with self._reading() as conn:
             return _milestones.list_milestones(conn, prefix)
+
+    # ------------------------------------------------ reliability: self-check
+
+    def check(self) -> CheckReport:
+        """Check the file: SQLite's integrity and foreign keys plus our invariants.
+
+        Reports every problem found (gaps in seqs, ``last_seq`` not matching the events,
+        missing fork parents, fork points out of range, dangling labels) instead of
+        raising; ``report.ok`` is True when there is none.  Read-only; works on a
+        ``readonly=True`` store.  Raises StoreClosed, StoreLocked.
+        """
+        with self._reading() as conn:
+            return run_check(conn)
 
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
