@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 import apsw
 
-from . import _events, _milestones, _schema, _sessions
+from . import _events, _follow, _milestones, _schema, _sessions
 from ._check import CheckReport, run_check
 from ._liveness import current_writer
 from ._sql import fetch_all
@@ -742,6 +742,56 @@ class Store:
         """
         with self._reading() as conn:
             return run_check(conn)
+
+    # ------------------------------------------------ live updates (follow, watch)
+
+    def follow(
+        self,
+        session: SessionRef,
+        *,
+        after_seq: int | None = None,
+        poll_interval_s: float = _follow.DEFAULT_POLL_INTERVAL_S,
+        stop: threading.Event | None = None,
+    ) -> _follow.Follower:
+        """Iterate over the session's timeline events as any process appends them.
+
+        Starts after ``after_seq`` (default: the current last seq, so only new events);
+        blocks between events, polling every ``poll_interval_s`` with a cheap check.
+        End it with ``.close()`` (from any thread), by setting ``stop``, or with ``with``.
+        Raises SessionNotFound, InvalidInput; while iterating, StoreClosed.
+        """
+        ulid = self._ulid_of(session)
+        if after_seq is not None:
+            _check_int(after_seq, "after_seq")
+        return _follow.Follower(
+            self, ulid, after_seq=after_seq, poll_interval_s=poll_interval_s, stop=stop
+        )
+
+    def watch(
+        self,
+        *,
+        limit: int | None = 20,
+        include_archived: bool = False,
+        poll_interval_s: float = _follow.DEFAULT_POLL_INTERVAL_S,
+        refresh_s: float = _follow.DEFAULT_REFRESH_S,
+        stop: threading.Event | None = None,
+    ) -> _follow.Watcher:
+        """Iterate over the session listing (as :meth:`list_sessions`) whenever it changes.
+
+        The current listing comes first; then a new one after any commit (from any
+        process) that changes it, or every ``refresh_s`` when a status changed by itself.
+        Stops like :meth:`follow`.  Raises InvalidInput; while iterating, StoreClosed.
+        """
+        if limit is not None:
+            _check_int(limit, "limit", minimum=1)
+        return _follow.Watcher(
+            self,
+            limit=limit,
+            include_archived=include_archived,
+            poll_interval_s=poll_interval_s,
+            refresh_s=refresh_s,
+            stop=stop,
+        )
 
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
