@@ -134,7 +134,9 @@ class StoreUsedAfterFork(ZeroSessionError):
 def translate(exc: BaseException, *, context: str = "") -> ZeroSessionError:
     """Map an apsw (or codec) exception to the matching ZeroSessionError subclass."""
     prefix = f"{context}: " if context else ""
-    message = f"{prefix}{exc}"
+    # An exception raised by a Python VFS may carry no message; name its class instead.
+    detail = str(exc) or type(exc).__name__
+    message = f"{prefix}{detail}"
     if isinstance(exc, ZeroSessionError):
         return exc
     if isinstance(exc, apsw.BusyError | apsw.LockedError):
@@ -151,4 +153,6 @@ def translate(exc: BaseException, *, context: str = "") -> ZeroSessionError:
         return InvalidInput(f"{prefix}value too big for SQLite ({exc})")
     if isinstance(exc, UnicodeError):
         return InvalidInput(f"{prefix}text is not valid Unicode ({exc})")
+    if isinstance(exc, apsw.IOError):
+        return StorageError(f"{prefix}I/O error ({detail})")
     return StorageError(message)

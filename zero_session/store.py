@@ -25,7 +25,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -242,7 +242,9 @@ class Store:
                 _schema.migrate(conn, path)
         except BaseException as exc:
             if conn is not None:
-                conn.close()
+                # The error that stopped the open matters, not one from closing after it.
+                with suppress(apsw.Error):
+                    conn.close()
             if isinstance(exc, apsw.Error | UnicodeError):
                 raise translate(exc, context=path) from exc
             raise
@@ -265,11 +267,19 @@ class Store:
         return self._readonly
 
     def close(self) -> None:
-        """Close the connection; later calls raise StoreClosed.  Safe to call twice."""
+        """Close the connection; later calls raise StoreClosed.  Safe to call twice.
+
+        Raises StorageError when SQLite's final checkpoint fails (an I/O error, a full
+        disk): the store is closed anyway and every committed event stays in the
+        ``-wal`` file, which the next open folds back in.
+        """
         with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None and os.getpid() == self._pid:
-                conn.close()
+                try:
+                    conn.close()
+                except apsw.Error as exc:
+                    raise translate(exc, context=self._path) from exc
 
     def __enter__(self) -> Store:
         return self
