@@ -49,31 +49,68 @@ def check_kind(kind: object) -> str:
     raise TypeError(f"event kind must be a str, not {type(kind).__name__}")
 
 
-def _check_json_value(value: Any, path: str) -> None:
-    """Refuse values JSON would not give back unchanged (tuples, non-str keys, NaN...)."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidInput(f"data{path}: keys must be str, got {type(key).__name__}")
-            _check_json_value(item, f"{path}[{key!r}]")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            _check_json_value(item, f"{path}[{index}]")
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidInput(f"data{path}: {value!r} is not valid JSON")
-    elif not isinstance(value, _JSON_SCALARS):
-        raise InvalidInput(
-            f"data{path}: {type(value).__name__} is not JSON "
-            "(use dict, list, str, int, float, bool or None)"
-        )
+MAX_DATA_DEPTH = 200
+"""How deeply ``data`` may nest; deeper values (and cycles) are refused, so every stored
+value can be read back by ``json.loads`` without hitting the recursion limit."""
+
+# One step of the walk: (value, depth, the step it sits in, its key or index there).
+_Step = tuple[Any, int, "_Step | None", object]
 
 
-def encode_data(data: Any) -> str | None:
-    """``data`` as compact JSON text, or None; InvalidInput when it would not round-trip."""
+def _where(step: _Step | None) -> str:
+    keys: list[str] = []
+    while step is not None and step[2] is not None:
+        keys.append(f"[{step[3]!r}]")
+        step = step[2]
+    return "data" + "".join(reversed(keys))
+
+
+def _check_json_value(value: Any, max_values: int) -> None:
+    """Refuse values JSON would not give back unchanged (tuples, non-str keys, NaN...).
+
+    The walk is iterative and bounded: nesting deeper than :data:`MAX_DATA_DEPTH` (which
+    includes cycles) is refused, and so is a value with more than ``max_values`` parts
+    (each part takes at least one byte of JSON, so it could not fit the size cap anyway;
+    this also stops a shared-reference "bomb" before it is expanded).
+    """
+    stack: list[_Step] = [(value, 0, None, None)]
+    seen = 0
+    while stack:
+        step = stack.pop()
+        item, depth = step[0], step[1]
+        seen += 1
+        if seen > max_values:
+            raise InvalidInput(f"data has more than {max_values:,} values; the cap is in bytes")
+        if isinstance(item, dict | list):
+            if depth >= MAX_DATA_DEPTH:
+                raise InvalidInput(
+                    f"{_where(step)}: nested deeper than {MAX_DATA_DEPTH} levels (or a cycle)"
+                )
+            if isinstance(item, dict):
+                for key, child in item.items():
+                    if not isinstance(key, str):
+                        raise InvalidInput(
+                            f"{_where(step)}: keys must be str, got {type(key).__name__}"
+                        )
+                    stack.append((child, depth + 1, step, key))
+            else:
+                stack.extend((child, depth + 1, step, i) for i, child in enumerate(item))
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidInput(f"{_where(step)}: {item!r} is not valid JSON")
+        elif not isinstance(item, _JSON_SCALARS):
+            raise InvalidInput(
+                f"{_where(step)}: {type(item).__name__} is not JSON "
+                "(use dict, list, str, int, float, bool or None)"
+            )
+
+
+def encode_data(data: Any, *, max_bytes: int) -> str | None:
+    """``data`` as compact JSON text, or None; InvalidInput when it would not round-trip
+    or plainly cannot fit in ``max_bytes``."""
     if data is None:
         return None
-    _check_json_value(data, "")
+    _check_json_value(data, max_bytes)
     try:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:

@@ -96,19 +96,35 @@ def delete_key(conn: apsw.Connection, key: str) -> bool:
     return bool(conn.changes())
 
 
-def _upper_bound(prefix: str) -> str:
-    """The smallest string greater than every string that starts with ``prefix``."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+def _upper_bound(prefix: str) -> str | None:
+    """The smallest string greater than every string that starts with ``prefix``.
+
+    SQLite compares text as UTF-8 bytes, which is code point order.  None when no such
+    string exists (the prefix is all U+10FFFF); the surrogates, which UTF-8 cannot hold,
+    are skipped.
+    """
+    stem = prefix.rstrip("\U0010ffff")
+    if not stem:
+        return None
+    following = ord(stem[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:
+        following = 0xE000
+    return stem[:-1] + chr(following)
 
 
 def list_milestones(conn: apsw.Connection, prefix: str) -> list[Milestone]:
     """Milestones whose key starts with ``prefix``, in key order, read along the key."""
+    upper = _upper_bound(prefix) if prefix else None
     if not prefix:
         return _fetch(conn, "SELECT key, value, at_ms FROM milestones ORDER BY key", ())
+    if upper is None:
+        return _fetch(
+            conn, "SELECT key, value, at_ms FROM milestones WHERE key >= ? ORDER BY key", (prefix,)
+        )
     return _fetch(
         conn,
         "SELECT key, value, at_ms FROM milestones WHERE key >= ? AND key < ? ORDER BY key",
-        (prefix, _upper_bound(prefix)),
+        (prefix, upper),
     )
 
 

@@ -56,12 +56,17 @@ SELECT_SESSION = f"SELECT {_COLUMNS} {_FROM}"
 
 
 def canonical_cwd(path: str | os.PathLike[str] | None) -> str:
-    """An absolute path with symlinks resolved, so the same folder always compares equal."""
+    """An absolute path with symlinks resolved, so the same folder always compares equal.
+
+    A folder name that is not valid UTF-8 is kept with U+FFFD in place of the bad bytes
+    (SQLite text must be UTF-8), the same way for ``start`` and ``latest``.
+    """
     if path is None:
         path = os.getcwd()
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"cwd must be a path, not {type(path).__name__}")
-    return os.path.realpath(os.fspath(path))
+    resolved = os.path.realpath(os.fspath(path))
+    return os.fsencode(resolved).decode("utf-8", "replace")
 
 
 def compute_status(row: SessionRow, now_ms: int) -> Status:

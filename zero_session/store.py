@@ -99,12 +99,12 @@ def _check_text(value: object) -> str:
     return value
 
 
-def _encode_meta(meta: object) -> str:
+def _encode_meta(meta: object, max_bytes: int) -> str:
     if meta is None:
         return "{}"
     if not isinstance(meta, Mapping):
         raise TypeError(f"meta must be a dict, not {type(meta).__name__}")
-    return _events.encode_data(dict(meta)) or "{}"
+    return _events.encode_data(dict(meta), max_bytes=max_bytes) or "{}"
 
 
 def _create_private_file(path: Path) -> None:
@@ -360,9 +360,11 @@ class Store:
         """
         _check_optional_text(cli_version, "cli_version")
         _check_optional_text(engine_base_url, "engine_base_url")
-        meta_json = _encode_meta(meta)
+        meta_json = _encode_meta(meta, self._max_event_bytes)
         directory = _sessions.canonical_cwd(cwd)
-        if ttl is not None and (not isinstance(ttl, timedelta) or ttl <= timedelta(0)):
+        if ttl is not None and not isinstance(ttl, timedelta):
+            raise TypeError(f"ttl must be a timedelta or None, not {type(ttl).__name__}")
+        if ttl is not None and ttl <= timedelta(0):
             raise InvalidInput(f"ttl must be a positive timedelta, got {ttl!r}")
         ulid = new_ulid()
         with self._writing() as conn:
@@ -561,7 +563,7 @@ class Store:
         ulid = self._ulid_of(session)
         kind = _events.check_kind(kind)
         _check_text(text)
-        data_json = _events.encode_data(data)
+        data_json = _events.encode_data(data, max_bytes=self._max_event_bytes)
         _events.check_size(text, data_json, self._max_event_bytes)
         if expected_seq is not None:
             _check_int(expected_seq, "expected_seq")
@@ -592,7 +594,7 @@ class Store:
             try:
                 kind = _events.check_kind(item[0])
                 text = _check_text(item[1])
-                data_json = _events.encode_data(data)
+                data_json = _events.encode_data(data, max_bytes=self._max_event_bytes)
                 _events.check_size(text, data_json, self._max_event_bytes)
             except InvalidInput as exc:
                 raise InvalidInput(f"item {index}: {exc}") from exc
