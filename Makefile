@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: run demo test lint typecheck pytest bench bench-quick clean
 
@@ -33,11 +34,17 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## bench: the benchmark tables (append, replay, list) against raw apsw
-bench: $(STAMP)
+# The bench extra: the peers measured next to us, matplotlib for the plot.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+## bench: zero_session against raw apsw and its peers (tables, JSON, plot)
+bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
 
-bench-quick: $(STAMP)
+## bench-quick: the same at small sizes, under a minute
+bench-quick: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py --quick
 
 clean:

@@ -1,0 +1,158 @@
+"""The limit: raw apsw running the same SQL as zero_session, with no library around it.
+
+Each method is what a program would write by hand against the same schema: the same
+statements, the same transactions (``BEGIN IMMEDIATE`` for writes), the same connection
+settings.  It does the work the SQL needs (``json.dumps`` of the data it stores) and
+nothing else: no validation, no value objects, no locking, no error translation.  Reads
+return plain tuples.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import apsw
+
+SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+
+RESERVE = (
+    "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ? "
+    "WHERE ulid = ? AND ended_at_ms IS NULL RETURNING id, last_seq"
+)
+INSERT = "INSERT INTO events (session_id, seq, at_ms, kind, text, data) VALUES (?, ?, ?, ?, ?, ?)"
+
+TIMELINE = """
+WITH RECURSIVE chain(id, ulid, parent_id, lo, hi) AS (
+    SELECT id, ulid, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
+    UNION ALL
+    SELECT p.id, p.ulid, p.parent_id, p.fork_seq, c.lo
+      FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
+)
+SELECT c.ulid, e.seq, e.at_ms, e.kind, e.text, e.data
+  FROM chain AS c
+  JOIN events AS e
+    ON e.session_id = c.id AND e.seq > max(c.lo, ?) AND e.seq <= min(c.hi, ?)
+ ORDER BY e.seq
+"""
+
+SESSION_COLUMNS = """
+    s.id, s.ulid, p.ulid, s.fork_seq, s.started_at_ms, s.ended_at_ms, s.last_seq,
+    s.last_event_at_ms, s.cli_version, s.engine_base_url, s.cwd, s.meta,
+    s.writer_host, s.writer_pid, s.writer_token, s.archived_at_ms, s.expires_at_ms,
+    (SELECT group_concat(substr(m.key, 15), char(31))
+       FROM milestones AS m
+      WHERE m.value = s.ulid
+        AND m.key >= 'session.label.' AND m.key < 'session.label/') AS labels
+"""
+SELECT_SESSION = (
+    f"SELECT {SESSION_COLUMNS} FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id"
+)
+LIST = (
+    f"{SELECT_SESSION} WHERE s.archived_at_ms IS NULL "
+    "ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
+)
+BY_ULID = f"{SELECT_SESSION} WHERE s.ulid = ?"
+LABEL = "SELECT value FROM milestones WHERE key = ?"
+PREFIX = "SELECT ulid FROM sessions WHERE ulid >= ? AND ulid <= ? ORDER BY ulid LIMIT ?"
+INSERT_SESSION = (
+    "INSERT INTO sessions (ulid, parent_id, fork_seq, started_at_ms, last_seq, "
+    "cli_version, engine_base_url, cwd, meta, writer_host, writer_pid, writer_token, "
+    "expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def connect(path: Path | str, durability: str) -> apsw.Connection:
+    """A connection configured like the Store's own (WAL, busy timeout, foreign keys)."""
+    conn = apsw.Connection(str(path))
+    conn.setbusytimeout(5000)
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[durability]}")
+    return conn
+
+
+def open_close(path: Path | str, durability: str) -> None:
+    """What opening a store costs at the least: connect, configure, read the version."""
+    conn = connect(path, durability)
+    conn.execute("PRAGMA application_id").fetchall()
+    conn.execute("PRAGMA user_version").fetchall()
+    conn.close()
+
+
+def append(
+    conn: apsw.Connection, ulid: str, kind: str, text: str, data: Any, at_ms: int
+) -> tuple[int, int]:
+    """One event in one BEGIN IMMEDIATE transaction; returns (session id, seq)."""
+    data_json = None if data is None else json.dumps(data)
+    conn.execute("BEGIN IMMEDIATE")
+    session_id, seq = conn.execute(RESERVE, (1, at_ms, ulid)).fetchall()[0]
+    conn.execute(INSERT, (session_id, seq, at_ms, kind, text, data_json))
+    conn.execute("COMMIT")
+    return session_id, seq
+
+
+def append_many(
+    conn: apsw.Connection, ulid: str, items: list[tuple[str, str, Any]], at_ms: int
+) -> int:
+    """Several events in one transaction; returns the first seq."""
+    rows = [(kind, text, None if data is None else json.dumps(data)) for kind, text, data in items]
+    conn.execute("BEGIN IMMEDIATE")
+    session_id, last = conn.execute(RESERVE, (len(rows), at_ms, ulid)).fetchall()[0]
+    first = last - len(rows) + 1
+    conn.executemany(
+        INSERT,
+        [(session_id, first + i, at_ms, k, t, d) for i, (k, t, d) in enumerate(rows)],
+    )
+    conn.execute("COMMIT")
+    return first
+
+
+def replay(conn: apsw.Connection, ulid: str) -> list[tuple[Any, ...]]:
+    """The whole timeline as tuples, in one query."""
+    session_id, last_seq = conn.execute(
+        "SELECT id, last_seq FROM sessions WHERE ulid = ?", (ulid,)
+    ).fetchall()[0]
+    return conn.execute(TIMELINE, (session_id, 0, last_seq)).fetchall()
+
+
+def list_sessions(conn: apsw.Connection, limit: int) -> list[tuple[Any, ...]]:
+    """The newest ``limit`` sessions with their labels, as tuples."""
+    return conn.execute(LIST, (limit,)).fetchall()
+
+
+def find_prefix(conn: apsw.Connection, prefix: str) -> tuple[Any, ...]:
+    """A session by label (missing here) then by unique ulid prefix, as a tuple."""
+    conn.execute(LABEL, ("session.label." + prefix,)).fetchall()
+    upper = prefix + "Z" * (26 - len(prefix))
+    matches = conn.execute(PREFIX, (prefix, upper, 11)).fetchall()
+    assert len(matches) == 1
+    return conn.execute(BY_ULID, (matches[0][0],)).fetchall()[0]
+
+
+def fork(conn: apsw.Connection, ulid: str, child_ulid: str, now_ms: int) -> tuple[Any, ...]:
+    """A child row at the parent's last seq, in one transaction; returns the child row."""
+    conn.execute("BEGIN IMMEDIATE")
+    parent = conn.execute(BY_ULID, (ulid,)).fetchall()[0]
+    conn.execute(
+        INSERT_SESSION,
+        (
+            child_ulid,
+            parent[0],
+            parent[6],
+            now_ms,
+            parent[6],
+            parent[8],
+            parent[9],
+            parent[10],
+            parent[11],
+            "host",
+            1,
+            None,
+            None,
+        ),
+    )
+    child = conn.execute(BY_ULID, (child_ulid,)).fetchall()[0]
+    conn.execute("COMMIT")
+    return tuple(child)

@@ -1,0 +1,38 @@
+"""Timing helpers: interleaved best-of rounds, so every contender sees the same machine load.
+
+On a small shared machine a single run is noisy.  Each comparison runs its contenders
+round-robin (zero_session, raw apsw, peer, zero_session, ...) and keeps each one's best
+round: the best round is the cost without interference, and interleaving means a burst of
+load from elsewhere hits every contender alike instead of one of them.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Mapping
+
+Op = Callable[[], object]
+
+
+def time_round(op: Op, number: int) -> float:
+    """Seconds per call of ``op`` over ``number`` calls (garbage collector paused)."""
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        for _ in range(number):
+            op()
+        return (time.perf_counter() - start) / number
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def compare(ops: Mapping[str, Op], *, rounds: int, number: int) -> dict[str, float]:
+    """Best seconds-per-call of each op, the ops interleaved round by round."""
+    best = {name: float("inf") for name in ops}
+    for _ in range(rounds):
+        for name, op in ops.items():
+            best[name] = min(best[name], time_round(op, number))
+    return best

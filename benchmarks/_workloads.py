@@ -1,0 +1,457 @@
+"""The workloads: each one builds its files, then times zero_session, raw apsw and the peers.
+
+A workload returns one :class:`Result` per contender.  ``seconds`` is the best time of
+one operation; ``per`` says what one operation is (one event appended, a batch, a whole
+replay of ``n`` events...).  Files live in the run's scratch folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import _build
+import _raw
+from _peers import Peer
+from _timing import compare
+
+from zero_session import Store
+
+ZS = "zero_session"
+RAW = "raw apsw"
+TEXT = "buy 10 ACME at market, account paper-1, from the order panel"
+DATA = {"qty": 10, "symbol": "ACME", "side": "buy"}
+BATCH = 100
+
+
+@dataclass
+class Config:
+    """Sizes and repetitions of one run."""
+
+    quick: bool
+    rounds: int
+    single_n: dict[str, int]
+    batch_n: int
+    replay_events: int
+    list_sessions: int
+    fork_events: int
+    subprocess_runs: int
+    scaling_sizes: tuple[int, ...]
+    thread_counts: tuple[int, ...] = (1, 2, 4, 8)
+    thread_events: int = 300
+
+    @classmethod
+    def make(cls, *, quick: bool) -> Config:
+        if quick:
+            return cls(
+                quick=True,
+                rounds=3,
+                single_n={"full": 60, "normal": 300},
+                batch_n=8,
+                replay_events=20_000,
+                list_sessions=10_000,
+                fork_events=100_000,
+                subprocess_runs=3,
+                scaling_sizes=(10_000, 100_000),
+                thread_events=60,
+            )
+        return cls(
+            quick=False,
+            rounds=5,
+            single_n={"full": 200, "normal": 1000},
+            batch_n=20,
+            replay_events=100_000,
+            list_sessions=100_000,
+            fork_events=1_000_000,
+            subprocess_runs=10,
+            scaling_sizes=(10_000, 100_000, 1_000_000, 10_000_000),
+        )
+
+
+@dataclass
+class Result:
+    """The best time of one operation of one contender in one workload."""
+
+    workload: str
+    contender: str
+    seconds: float
+    durability: str = "-"
+    per: str = "op"
+    n: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _results(
+    workload: str, timings: dict[str, float], *, durability: str = "-", per: str = "op", n: int = 1
+) -> list[Result]:
+    return [
+        Result(workload, name, seconds, durability=durability, per=per, n=n)
+        for name, seconds in timings.items()
+    ]
+
+
+def _open_session_files(work: Path, tag: str, durability: str) -> tuple[Store, str, Any, str]:
+    """A store with one open session, and a raw connection to a twin file with one too."""
+    zs_path, raw_path = work / f"zs-{tag}-{durability}.db", work / f"raw-{tag}-{durability}.db"
+    _build.create(zs_path)
+    _build.create(raw_path)
+    store = Store.open(zs_path, durability=durability)  # type: ignore[arg-type]
+    session = store.start(cli_version="bench")
+    conn = _raw.connect(raw_path, durability)
+    with conn:
+        _, raw_ulid = _build.add_session(
+            conn, n_events=0, started_at_ms=_build.BASE_MS, ended=False
+        )
+    return store, session.ulid, conn, raw_ulid
+
+
+def _peer_instances(
+    peers: Iterable[type[Peer]], work: Path, tag: str, durability: str
+) -> list[Peer]:
+    return [p(work / f"{p.name}-{tag}-{durability}.db", durability) for p in peers]
+
+
+def single_append(
+    cfg: Config, work: Path, peers: list[type[Peer]], durability: str
+) -> list[Result]:
+    store, ulid, conn, raw_ulid = _open_session_files(work, "single", durability)
+    others = _peer_instances(peers, work, "single", durability)
+    clock = time.time_ns
+    item = ("prompt", TEXT, DATA)
+    ops: dict[str, Callable[[], object]] = {
+        ZS: lambda: store.append(ulid, "prompt", TEXT, data=DATA),
+        RAW: lambda: _raw.append(conn, raw_ulid, "prompt", TEXT, DATA, clock() // 1_000_000),
+    }
+    for peer in others:
+        ops[peer.name] = lambda peer=peer: peer.append(item)  # type: ignore[misc]
+    timings = compare(ops, rounds=cfg.rounds, number=cfg.single_n[durability])
+    store.close()
+    conn.close()
+    for peer in others:
+        peer.close()
+    return _results("append (1 event)", timings, durability=durability, per="event")
+
+
+def batch_append(cfg: Config, work: Path, peers: list[type[Peer]], durability: str) -> list[Result]:
+    store, ulid, conn, raw_ulid = _open_session_files(work, "batch", durability)
+    others = _peer_instances(peers, work, "batch", durability)
+    items = [("prompt", f"{TEXT} #{i}", DATA if i % 2 else None) for i in range(BATCH)]
+    clock = time.time_ns
+    ops: dict[str, Callable[[], object]] = {
+        ZS: lambda: store.append_many(ulid, items),
+        RAW: lambda: _raw.append_many(conn, raw_ulid, items, clock() // 1_000_000),
+    }
+    for peer in others:
+        ops[peer.name] = lambda peer=peer: peer.append_many(items)  # type: ignore[misc]
+    timings = compare(ops, rounds=cfg.rounds, number=cfg.batch_n)
+    store.close()
+    conn.close()
+    for peer in others:
+        peer.close()
+    return _results(f"append_many ({BATCH} events)", timings, durability=durability, n=BATCH)
+
+
+@dataclass
+class ReplayFiles:
+    path: Path
+    flat: str
+    fork: str
+
+
+def build_replay_file(cfg: Config, work: Path) -> ReplayFiles:
+    """One session of ``replay_events`` events, and a chain of four generations (a fork
+    three generations deep) with the same total timeline, each contributing a quarter."""
+    path = work / "replay.db"
+    _build.create(path)
+    conn = _build.connect(path)
+    n = cfg.replay_events
+    quarter = n // 4
+    with conn:
+        _, flat = _build.add_session(conn, n_events=n, started_at_ms=_build.BASE_MS)
+        parent = None
+        for generation in range(4):
+            session_id, ulid = _build.add_session(
+                conn,
+                n_events=quarter,
+                started_at_ms=_build.BASE_MS + 1 + generation,
+                parent=parent,
+            )
+            parent = (session_id, quarter * (generation + 1))
+    _build.checkpoint(conn)
+    conn.close()
+    return ReplayFiles(path, flat, ulid)
+
+
+def _consume(iterator: Iterable[Any]) -> None:
+    for _ in iterator:
+        pass
+
+
+def replay(cfg: Config, work: Path, peers: list[type[Peer]], files: ReplayFiles) -> list[Result]:
+    store = Store.open(files.path)
+    conn = _raw.connect(files.path, "full")
+    others = _peer_instances(peers, work, "replay", "normal")
+    for peer in others:
+        peer.fill(cfg.replay_events, batch=1000 if peer.name != "langgraph" else 1)
+    ops: dict[str, Callable[[], object]] = {
+        ZS: lambda: _consume(store.replay(files.flat)),
+        RAW: lambda: _raw.replay(conn, files.flat),
+    }
+    for peer in others:
+        ops[peer.name] = peer.replay
+    n = cfg.replay_events
+    timings = compare(ops, rounds=cfg.rounds, number=1)
+    results = _results(f"replay ({n:,} events)", timings, per="replay", n=n)
+    fork_ops: dict[str, Callable[[], object]] = {
+        ZS: lambda: _consume(store.replay(files.fork)),
+        RAW: lambda: _raw.replay(conn, files.fork),
+    }
+    timings = compare(fork_ops, rounds=cfg.rounds, number=1)
+    results += _results(f"replay fork, 3 generations ({n:,})", timings, per="replay", n=n)
+    store.close()
+    conn.close()
+    for peer in others:
+        peer.close()
+    return results
+
+
+@dataclass
+class ListFile:
+    path: Path
+    prefix: str
+
+
+def build_list_file(cfg: Config, work: Path) -> ListFile:
+    """``list_sessions`` sessions of five events each; every 100th one labelled."""
+    path = work / "list.db"
+    _build.create(path)
+    conn = _build.connect(path)
+    with conn:
+        ulids = _build.add_many_sessions(
+            conn, count=cfg.list_sessions, events_each=5, first_ms=_build.BASE_MS, label_every=100
+        )
+    _build.checkpoint(conn)
+    conn.close()
+    return ListFile(path, ulids[len(ulids) // 2][:16])
+
+
+def list_and_find(cfg: Config, files: ListFile) -> list[Result]:
+    store = Store.open(files.path)
+    conn = _raw.connect(files.path, "full")
+    n = cfg.list_sessions
+    timings = compare(
+        {ZS: lambda: store.list_sessions(20), RAW: lambda: _raw.list_sessions(conn, 20)},
+        rounds=cfg.rounds,
+        number=200,
+    )
+    results = _results(f"list_sessions(20) of {n:,}", timings)
+    timings = compare(
+        {ZS: lambda: store.find(files.prefix), RAW: lambda: _raw.find_prefix(conn, files.prefix)},
+        rounds=cfg.rounds,
+        number=200,
+    )
+    results += _results(f"find(prefix) among {n:,}", timings)
+    store.close()
+    conn.close()
+    return results
+
+
+def build_fork_file(cfg: Config, work: Path) -> tuple[Path, str]:
+    path = work / "fork.db"
+    _build.create(path)
+    conn = _build.connect(path)
+    with conn:
+        _, ulid = _build.add_session(conn, n_events=cfg.fork_events, started_at_ms=_build.BASE_MS)
+    _build.checkpoint(conn)
+    conn.close()
+    return path, ulid
+
+
+def fork(cfg: Config, path: Path, ulid: str, durability: str) -> list[Result]:
+    store = Store.open(path, durability=durability)  # type: ignore[arg-type]
+    conn = _raw.connect(path, durability)
+    clock = time.time_ns
+    timings = compare(
+        {
+            ZS: lambda: store.fork(ulid),
+            RAW: lambda: _raw.fork(conn, ulid, _build.ulid_at(clock() // 1_000_000), 0),
+        },
+        rounds=cfg.rounds,
+        number=20 if durability == "full" else 100,
+    )
+    store.close()
+    conn.close()
+    return _results(f"fork of {cfg.fork_events:,} events", timings, durability=durability)
+
+
+def open_store(cfg: Config, work: Path, peers: list[type[Peer]], durability: str) -> list[Result]:
+    zs_path, raw_path = work / "open-zs.db", work / "open-raw.db"
+    _build.create(zs_path)
+    _build.create(raw_path)
+    paths = {p.name: work / f"open-{p.name}.db" for p in peers}
+    for peer in peers:
+        peer(paths[peer.name], durability).close()
+
+    ops: dict[str, Callable[[], object]] = {
+        ZS: lambda: Store.open(zs_path, durability=durability).close(),  # type: ignore[arg-type]
+        RAW: lambda: _raw.open_close(raw_path, durability),
+    }
+    for peer in peers:
+        ops[peer.name] = lambda peer=peer: peer(paths[peer.name], durability).close()  # type: ignore[misc]
+    timings = compare(ops, rounds=cfg.rounds, number=10)
+    return _results("open + close a store", timings, durability=durability)
+
+
+def _importtime_us(module: str) -> tuple[float, float]:
+    """(cumulative import time of ``module`` in µs per ``-X importtime``, process wall s)."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    wall = time.perf_counter() - start
+    top = module.split(".")[0]
+    cumulative = 0.0
+    for line in proc.stderr.splitlines():
+        parts = [p.strip() for p in line.split("|")]
+        if len(parts) == 3 and parts[2] in (module, top) and parts[1].isdigit():
+            cumulative = max(cumulative, float(parts[1]))
+    return cumulative, wall
+
+
+def import_time(cfg: Config, peers: list[type[Peer]]) -> list[Result]:
+    modules = {ZS: "zero_session", RAW: "apsw"} | {p.name: p.module for p in peers}
+    best = {name: (float("inf"), float("inf")) for name in modules}
+    for _ in range(cfg.subprocess_runs):
+        for name, module in modules.items():
+            cumulative, wall = _importtime_us(module)
+            best[name] = (min(best[name][0], cumulative), min(best[name][1], wall))
+    return [
+        Result("import (cumulative, -X importtime)", name, us / 1e6, extra={"process_s": wall})
+        for name, (us, wall) in best.items()
+    ]
+
+
+_RAW_LIST_SCRIPT = """
+import os, apsw
+conn = apsw.Connection(os.environ["ZERO_SESSION_DB"], flags=apsw.SQLITE_OPEN_READWRITE)
+conn.setbusytimeout(5000)
+conn.execute("PRAGMA journal_mode = WAL")
+for row in conn.execute({sql!r}, (20,)):
+    print(row[1], row[4], row[6] - row[3], row[17] or "-", row[2] or "-")
+"""
+
+
+def cli_list(cfg: Config, files: ListFile) -> list[Result]:
+    """``zero-session list`` as a whole process, next to a minimal apsw script and a bare
+    interpreter start."""
+    env = dict(os.environ, ZERO_SESSION_DB=str(files.path), NO_COLOR="1")
+    script = Path(sys.executable).parent / "zero-session"
+    commands = {
+        ZS: [str(script), "list"],
+        RAW: [sys.executable, "-c", _RAW_LIST_SCRIPT.format(sql=_raw.LIST)],
+        "python -c pass": [sys.executable, "-c", "pass"],
+    }
+    best = {name: float("inf") for name in commands}
+    for _ in range(cfg.subprocess_runs):
+        for name, command in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, env=env, check=True, capture_output=True)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return _results("zero-session list (process)", best)
+
+
+def _writer(store: Store, ulid: str, barrier: threading.Barrier, events: int) -> None:
+    barrier.wait()
+    for _ in range(events):
+        store.append(ulid, "prompt", TEXT, data=DATA)
+
+
+def group_commit(cfg: Config, work: Path) -> list[Result]:
+    """Durable appends from 1, 2, 4, 8 threads sharing one Store (each thread its own
+    session); events/s and how many commits (fsyncs) carried them."""
+    results = []
+    for threads in cfg.thread_counts:
+        path = work / f"threads-{threads}.db"
+        _build.create(path)
+        store = Store.open(path, durability="full")
+        sessions = [store.start().ulid for _ in range(threads)]
+        committer = getattr(store, "_committer", None)
+        commits_before = getattr(committer, "commits", 0)
+        barrier = threading.Barrier(threads + 1)
+
+        workers = [
+            threading.Thread(target=_writer, args=(store, u, barrier, cfg.thread_events))
+            for u in sessions
+        ]
+        for w in workers:
+            w.start()
+        barrier.wait()
+        start = time.perf_counter()
+        for w in workers:
+            w.join()
+        elapsed = time.perf_counter() - start
+        total = threads * cfg.thread_events
+        commits = getattr(committer, "commits", commits_before + total) - commits_before
+        store.close()
+        results.append(
+            Result(
+                f"durable appends, {threads} thread(s)",
+                ZS,
+                elapsed / total,
+                durability="full",
+                per="event",
+                extra={"threads": threads, "events": total, "commits": commits},
+            )
+        )
+    return results
+
+
+def trigger_cost(cfg: Config, work: Path) -> list[Result]:
+    """Raw appends on the real schema against the same schema without the triggers that
+    fire on append (the seq-range check on events, the rewind check on sessions)."""
+    with_path, without_path = work / "trig-with.db", work / "trig-without.db"
+    ulids = {}
+    conns = {}
+    for name, path in (("with triggers", with_path), ("without triggers", without_path)):
+        _build.create(path)
+        conn = _raw.connect(path, "normal")
+        if name == "without triggers":
+            conn.execute("DROP TRIGGER events_refuse_out_of_range")
+            conn.execute("DROP TRIGGER sessions_refuse_seq_rewind")
+        with conn:
+            _, ulids[name] = _build.add_session(
+                conn, n_events=0, started_at_ms=_build.BASE_MS, ended=False
+            )
+        conns[name] = conn
+    items = [("prompt", TEXT, DATA)] * BATCH
+    single = compare(
+        {
+            name: lambda name=name: _raw.append(conns[name], ulids[name], "prompt", TEXT, DATA, 1)  # type: ignore[misc]
+            for name in conns
+        },
+        rounds=cfg.rounds,
+        number=cfg.single_n["normal"],
+    )
+    batch = compare(
+        {
+            name: lambda name=name: _raw.append_many(conns[name], ulids[name], items, 1)  # type: ignore[misc]
+            for name in conns
+        },
+        rounds=cfg.rounds,
+        number=cfg.batch_n,
+    )
+    for conn in conns.values():
+        conn.close()
+    return _results("raw append (1 event)", single, durability="normal", per="event") + _results(
+        f"raw append_many ({BATCH})", batch, durability="normal", n=BATCH
+    )
