@@ -4,6 +4,8 @@ Record every prompt, command and alert of a TUI, REPL or agent CLI into a sessio
 resume it, fork it into a child that keeps its parent's history, replay it, label it.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._check import CheckReport, Problem
 from .errors import (
     AmbiguousSession,
@@ -24,6 +26,9 @@ from .errors import (
 from .models import Event, EventKind, Milestone, Resumed, Session, Status
 from .store import Clock, Store, default_path
 
+if TYPE_CHECKING:
+    from .tui import OutputLine, Recorder, SessionCommands
+
 __all__ = [
     "AmbiguousSession",
     "CheckReport",
@@ -33,13 +38,16 @@ __all__ = [
     "InvalidInput",
     "Milestone",
     "NotAStore",
+    "OutputLine",
     "Problem",
     "ReadOnlyStore",
+    "Recorder",
     "Resumed",
     "SchemaTooNew",
     "SeqConflict",
     "Session",
     "SessionBusy",
+    "SessionCommands",
     "SessionEnded",
     "SessionNotFound",
     "Status",
@@ -53,3 +61,22 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The embedding kit loads on first use, so ``import zero_session`` stays fast for
+# programs that only need the store.
+_LAZY = {
+    "OutputLine": "zero_session.tui.commands",
+    "Recorder": "zero_session.tui.recorder",
+    "SessionCommands": "zero_session.tui.commands",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zero_session' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
