@@ -15,11 +15,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,shell,agents]'
 	touch $(STAMP)
 
-## run: the main job, `zero-session demo` on the default database
+## run: the main job, `zero-session shell` (interactive) on the default database
 run: $(STAMP)
-	$(BIN)/zero-session demo
+	$(BIN)/zero-session shell
 
-demo: run
+## demo: the non-interactive tour, `zero-session demo`
+demo: $(STAMP)
+	$(BIN)/zero-session demo
 
 ## test: ruff, mypy --strict and the whole pytest suite
 test: lint typecheck pytest

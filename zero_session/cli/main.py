@@ -76,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db", help="database file (default: $ZERO_SESSION_DB or XDG state)")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("demo", help="record, label, fork and replay a short demo session")
+    shell = commands.add_parser("shell", help="interactive shell that records what you type")
+    shell.add_argument("--no-persist", action="store_true", help="record into memory only")
     listing = commands.add_parser("list", help="the newest sessions")
     listing.add_argument("-n", type=int, default=20, help="how many (default 20)")
     return parser
@@ -84,6 +86,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "shell":
+        from ..tui.shell import run_shell
+
+        return run_shell(db=args.db, no_persist=args.no_persist)
     try:
         with Store.open(args.db) as store:
             if args.command == "demo":

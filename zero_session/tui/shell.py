@@ -1,0 +1,196 @@
+"""``zero-session shell``: a small interactive line program built on the embedding kit.
+
+It shows the whole library at work in one command.  On start it opens the default store
+and resumes the newest session started in the current directory (or starts one),
+printing the resume banner and the tail with the events' original times.  Every line
+typed is recorded as a ``prompt`` event and its echo as a ``system`` event; slash
+commands are recorded as ``command`` events and run by :class:`SessionCommands`.
+Ctrl-D (or ``/quit``) ends every session it wrote; a shell that is killed leaves its
+session ``interrupted``, and the next start's banner says so.
+
+Line editing and history come from prompt_toolkit (the ``shell`` extra) when both ends
+are a terminal; otherwise the shell reads plain lines, so it can be piped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, TextIO
+
+from .. import __version__
+from ..errors import SessionBusy, ZeroSessionError
+from ..models import Status
+from ..store import Store
+from .commands import LineKind, OutputLine, SessionCommands, event_line
+from .recorder import Recorder
+
+__all__ = ["run_shell"]
+
+PROMPT = "zs> "
+HISTORY_FILE = "shell_history"
+
+_COLOURS = {
+    LineKind.HEADING: "\x1b[1m",
+    LineKind.EVENT: "\x1b[2m",
+    LineKind.WARN: "\x1b[33m",
+    LineKind.ERROR: "\x1b[31m",
+    LineKind.ALERT: "\x1b[1;31m",
+}
+
+
+class _LineReader(Protocol):
+    def read(self) -> str:
+        """The next line without its newline; EOFError at the end, KeyboardInterrupt on ^C."""
+        ...
+
+
+class _PlainReader:
+    """Lines from a pipe (no prompt) or from a terminal through ``input()``."""
+
+    def __init__(self, stream: TextIO, *, interactive: bool) -> None:
+        self._stream = stream
+        self._interactive = interactive
+
+    def read(self) -> str:
+        if self._interactive:
+            return input(PROMPT)
+        line = self._stream.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+
+
+class _ToolkitReader:
+    """prompt_toolkit's line editor with persistent history and command completion."""
+
+    def __init__(self, history: Path | None, words: list[str]) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.completion import WordCompleter
+        from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+
+        store: History = FileHistory(str(history)) if history is not None else InMemoryHistory()
+        self._session: PromptSession[str] = PromptSession(
+            history=store, completer=WordCompleter(words, sentence=True)
+        )
+
+    def read(self) -> str:
+        return self._session.prompt(PROMPT)
+
+
+def _reader(stdin: TextIO, stdout: TextIO, history: Path | None, words: list[str]) -> _LineReader:
+    interactive = stdin.isatty() and stdout.isatty()
+    if interactive and stdin is sys.stdin and stdout is sys.stdout:
+        try:
+            return _ToolkitReader(history, words)
+        except ImportError:
+            import readline  # noqa: F401  (line editing for input())
+    return _PlainReader(stdin, interactive=interactive)
+
+
+class _Printer:
+    """Writes output lines, coloured only on a terminal and never with NO_COLOR."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._colour = stream.isatty() and "NO_COLOR" not in os.environ
+
+    def line(self, text: str, kind: LineKind = LineKind.INFO) -> None:
+        colour = _COLOURS.get(kind) if self._colour else None
+        self._stream.write(f"{colour}{text}\x1b[0m\n" if colour else f"{text}\n")
+        self._stream.flush()
+
+    def lines(self, lines: list[OutputLine]) -> None:
+        for line in lines:
+            self.line(line.text, line.kind)
+
+
+def _open_recorder(store: Store | None, cwd: str | None, warn: Callable[[str], None]) -> Recorder:
+    """Resume the newest session of ``cwd`` unless another live process writes it."""
+    version = f"zero-session-shell/{__version__}"
+    if store is not None:
+        latest = store.latest(cwd)
+        if latest is not None and latest.status is not Status.LIVE:
+            try:
+                return Recorder(
+                    store,
+                    cli_version=version,
+                    cwd=cwd,
+                    resume=latest.ulid,
+                    on_warning=warn,
+                    owns_store=True,
+                )
+            except SessionBusy:
+                pass  # it came alive meanwhile: start a session of our own
+    return Recorder(store, cli_version=version, cwd=cwd, on_warning=warn, owns_store=True)
+
+
+def _greet(rec: Recorder, out: _Printer) -> None:
+    out.line(f"zero-session shell · {rec.describe()} · /help for commands, Ctrl-D to quit")
+    resumed = rec.resumed
+    if resumed is None:
+        out.line(f"new session {rec.current}")
+        return
+    out.line(resumed.banner())
+    for event in resumed.tail:
+        out.line(event_line(event), LineKind.EVENT)
+    out.line(f"continuing session {resumed.session.ulid}")
+
+
+def _handle(line: str, rec: Recorder, commands: SessionCommands, out: _Printer) -> None:
+    if commands.handles(line):
+        rec.record("command", line)
+        out.lines(commands.dispatch(line))
+        return
+    rec.record("prompt", line)
+    echo = f"echo: {line}"
+    rec.record("system", echo)
+    out.line(echo)
+
+
+def run_shell(
+    *,
+    db: str | os.PathLike[str] | None = None,
+    no_persist: bool = False,
+    cwd: str | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Run the interactive shell until end of input; the exit status (1: store unusable).
+
+    ``db`` defaults to the default store path (``$ZERO_SESSION_DB``...); ``no_persist``
+    records into memory only; ``cwd`` is the directory whose latest session is resumed.
+    """
+    source, sink = stdin or sys.stdin, stdout or sys.stdout
+    out = _Printer(sink)
+    try:
+        store = None if no_persist else Store.open(db)
+        rec = _open_recorder(store, cwd, lambda note: out.line(f"! {note}", LineKind.WARN))
+    except ZeroSessionError as exc:
+        out.line(f"zero-session shell: {exc}", LineKind.ERROR)
+        return 1
+    commands = SessionCommands(rec)
+    history = None if no_persist else Path(rec.store.path).parent / HISTORY_FILE
+    with rec:
+        _greet(rec, out)
+        reader = _reader(source, sink, history, [*commands.names, "/quit"])
+        while True:
+            try:
+                line = reader.read().strip()
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            if line in ("/quit", "/exit"):
+                break
+            if line:
+                _handle(line, rec, commands, out)
+    ended = ", ".join(rec.sessions)
+    out.line(f"ended session{'s' if len(rec.sessions) > 1 else ''} {ended}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_shell())
