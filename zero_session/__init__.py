@@ -27,10 +27,12 @@ from .models import Event, EventKind, Milestone, Resumed, Session, Status
 from .store import Clock, Store, default_path
 
 if TYPE_CHECKING:
+    from .aio import AsyncStore
     from .tui import OutputLine, Recorder, SessionCommands
 
 __all__ = [
     "AmbiguousSession",
+    "AsyncStore",
     "CheckReport",
     "Clock",
     "Event",
@@ -65,6 +67,7 @@ __version__ = "0.1.0"
 # The embedding kit loads on first use, so ``import zero_session`` stays fast for
 # programs that only need the store.
 _LAZY = {
+    "AsyncStore": "zero_session.aio",
     "OutputLine": "zero_session.tui.commands",
     "Recorder": "zero_session.tui.recorder",
     "SessionCommands": "zero_session.tui.commands",
