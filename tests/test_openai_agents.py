@@ -1,0 +1,105 @@
+"""The OpenAI Agents SDK Session adapter, against the real ``openai-agents`` package.
+
+The SDK's own ``SQLiteSession`` is the reference: the same calls must give the same
+answers, while our log stays append-only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agents.memory import Session, SessionSettings, SQLiteSession
+
+from zero_session import Store
+from zero_session.adapters.openai_agents import ZeroAgentsSession
+
+
+def _msg(role: str, content: str) -> Any:
+    return {"role": role, "content": content}
+
+
+async def _script(session: Any) -> list[Any]:
+    """A run of protocol calls; everything they return, in order."""
+    seen: list[Any] = [await session.get_items(), await session.pop_item()]
+    await session.add_items([_msg("user", "hi"), _msg("assistant", "hello")])
+    await session.add_items([])
+    await session.add_items([_msg("user", "buy 10"), {"type": "function_call_output", "n": 1}])
+    seen += [await session.get_items(), await session.get_items(limit=2)]
+    seen += [await session.pop_item(), await session.get_items()]
+    await session.clear_session()
+    seen += [await session.get_items(), await session.pop_item()]
+    await session.add_items([_msg("user", "again")])
+    seen += [await session.get_items(), await session.get_items(limit=0)]
+    return seen
+
+
+def test_behaves_like_the_sdks_sqlite_session(store: Store, tmp_path: Path) -> None:
+    ours = ZeroAgentsSession("conv-1", store)
+    reference = SQLiteSession("conv-1", str(tmp_path / "sdk.db"))
+    assert isinstance(ours, Session)
+    try:
+        assert asyncio.run(_script(ours)) == asyncio.run(_script(reference))
+    finally:
+        reference.close()
+
+
+def test_the_log_keeps_everything_it_retracted(store: Store) -> None:
+    async def main() -> str:
+        session = ZeroAgentsSession("conv-log", store)
+        await session.add_items([_msg("user", "a"), _msg("user", "b")])
+        assert await session.pop_item() == _msg("user", "b")
+        await session.clear_session()
+        return await session.ulid()
+
+    ulid = asyncio.run(main())
+    assert [(e.kind, e.text) for e in store.replay(ulid)] == [
+        ("agents.item", "user: a"),
+        ("agents.item", "user: b"),
+        ("agents.pop", "retract item 2"),
+        ("agents.clear", "clear items through 3"),
+    ]
+    assert store.get_milestone("agents.session.conv-log") == ulid
+
+
+def test_two_processes_share_one_conversation(
+    open_store: Callable[..., Store], db_path: Path
+) -> None:
+    """Two stores (two connections, as two processes have) on one file."""
+
+    async def main() -> None:
+        first = ZeroAgentsSession("shared", open_store())
+        second = ZeroAgentsSession("shared", open_store(db_path))
+        await first.add_items([_msg("user", "from first")])
+        await second.add_items([_msg("assistant", "from second")])
+        assert await first.get_items() == [
+            _msg("user", "from first"),
+            _msg("assistant", "from second"),
+        ]
+        assert await second.pop_item() == _msg("assistant", "from second")
+        assert await first.get_items() == [_msg("user", "from first")]
+        assert await first.ulid() == await second.ulid()
+
+    asyncio.run(main())
+
+
+def test_fork_continues_a_conversation_and_settings_limit(store: Store) -> None:
+    async def main() -> None:
+        parent = ZeroAgentsSession("p", store, session_settings=SessionSettings(limit=1))
+        await parent.add_items([_msg("user", "one"), _msg("user", "two")])
+        child = await parent.fork("c")
+        await parent.add_items([_msg("user", "parent only")])
+        await child.add_items([_msg("user", "child only")])
+        assert await child.get_items(limit=10) == [
+            _msg("user", "one"),
+            _msg("user", "two"),
+            _msg("user", "child only"),
+        ]
+        assert await parent.get_items() == [_msg("user", "parent only")]
+        await parent.close()
+        await parent.add_items([_msg("user", "after close")])  # resumes the ended session
+        assert await parent.get_items() == [_msg("user", "after close")]
+
+    asyncio.run(main())
