@@ -7,8 +7,12 @@ resume it, fork it into a child that keeps its parent's history, replay it, labe
 from typing import TYPE_CHECKING, Any
 
 from ._check import CheckReport, Problem
+from ._lifecycle import PruneReport
+from ._search import SearchHit
+from ._summary import Summary
 from .errors import (
     AmbiguousSession,
+    HasForks,
     InvalidInput,
     NotAStore,
     ReadOnlyStore,
@@ -37,15 +41,18 @@ __all__ = [
     "Clock",
     "Event",
     "EventKind",
+    "HasForks",
     "InvalidInput",
     "Milestone",
     "NotAStore",
     "OutputLine",
     "Problem",
+    "PruneReport",
     "ReadOnlyStore",
     "Recorder",
     "Resumed",
     "SchemaTooNew",
+    "SearchHit",
     "SeqConflict",
     "Session",
     "SessionBusy",
@@ -58,6 +65,7 @@ __all__ = [
     "StoreClosed",
     "StoreLocked",
     "StoreUsedAfterFork",
+    "Summary",
     "ZeroSessionError",
     "default_path",
 ]

@@ -88,6 +88,11 @@ def configure(
     conn.setbusytimeout(busy_timeout_ms)
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
+        if int(fetch_all(conn, "PRAGMA page_count")[0][0]) == 0:
+            # A new file: let delete/prune give space back (PRAGMA incremental_vacuum).
+            # Only possible before the first page is written, and switching to WAL
+            # writes one.  See https://www.sqlite.org/pragma.html#pragma_auto_vacuum.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()
         if mode and str(mode[0][0]).lower() not in ("wal", "memory"):
             raise StorageError(f"could not switch the database to WAL mode (got {mode[0][0]})")

@@ -185,10 +185,15 @@ def list_rows(
     limit: int | None,
     before: tuple[int, int] | None,
     include_archived: bool,
+    conditions: Sequence[str] = (),
+    condition_params: Sequence[Any] = (),
 ) -> list[SessionRow]:
-    """Sessions newest first (ties: later-created first), read along the listing index."""
-    where: list[str] = []
-    params: list[Any] = []
+    """Sessions newest first (ties: later-created first), read along the listing index.
+
+    ``conditions`` are extra SQL filters on alias ``s`` with their ``condition_params``.
+    """
+    where: list[str] = list(conditions)
+    params: list[Any] = list(condition_params)
     if before is not None:
         where.append("(s.started_at_ms < ? OR (s.started_at_ms = ? AND s.id < ?))")
         params += [before[0], before[0], before[1]]

@@ -16,6 +16,7 @@ import apsw
 
 __all__ = [
     "AmbiguousSession",
+    "HasForks",
     "InvalidInput",
     "NotAStore",
     "ReadOnlyStore",
@@ -91,6 +92,22 @@ class SessionBusy(ZeroSessionError):
         super().__init__(
             f"session {ulid} is being written by live process {pid} on {host}; "
             "use force=True to take it over"
+        )
+
+
+class HasForks(ZeroSessionError):
+    """The session has forks; delete them first or pass ``cascade=True``.
+
+    ``children`` lists the ulids of its direct forks.
+    """
+
+    def __init__(self, ulid: str, children: Sequence[str]) -> None:
+        self.ulid = ulid
+        self.children = tuple(children)
+        shown = ", ".join(self.children)
+        super().__init__(
+            f"session {ulid} has {len(self.children)} fork(s): {shown}; "
+            "delete them first or pass cascade=True"
         )
 
 

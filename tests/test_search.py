@@ -1,0 +1,229 @@
+"""Full-text search: results, order, snippets, scoping, lazy indexing across processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import apsw
+import pytest
+
+from zero_session import InvalidInput, SearchHit, SessionNotFound, Store, _search
+
+
+class StepClock:
+    """Every call is one second later than the previous one."""
+
+    def __init__(self) -> None:
+        self.now = 1_767_225_600_000
+
+    def __call__(self) -> int:
+        self.now += 1000
+        return self.now
+
+
+@pytest.fixture
+def sstore(open_store: Callable[..., Store]) -> Store:
+    return open_store(clock=StepClock())
+
+
+def pending_rows(db_path: Path) -> list[tuple[int, int]]:
+    conn = apsw.Connection(str(db_path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        return [tuple(r) for r in conn.execute("SELECT * FROM event_search_pending ORDER BY 1")]
+    finally:
+        conn.close()
+
+
+def test_search_returns_hits_newest_first_with_snippets(sstore: Store) -> None:
+    a = sstore.start()
+    b = sstore.start()
+    first = sstore.append(a, "prompt", "buy 10 ACME before the margin call")
+    sstore.append(b, "system", "nothing to see")
+    second = sstore.append(b, "alert", "margin at 80%")
+    third = sstore.append(a, "warn", "Margin call!")
+
+    hits = sstore.search("margin")
+
+    assert [(h.session, h.seq) for h in hits] == [
+        (a.ulid, third.seq),
+        (b.ulid, second.seq),
+        (a.ulid, first.seq),
+    ]
+    assert hits[0] == SearchHit(a.ulid, 2, third.at_ms, "warn", "[Margin] call!")
+    assert hits[1].snippet == "[margin] at 80%"
+    assert hits[2].kind == "prompt"
+    assert hits[2].at_iso.endswith("Z")
+    assert [h.seq for h in sstore.search("margin", limit=2)] == [third.seq, second.seq]
+    assert sstore.search("margin call", marks=("<b>", "</b>"))[0].snippet == (
+        "<b>Margin</b> <b>call</b>!"
+    )
+    assert sstore.search("absent") == []
+
+
+def test_newest_first_holds_across_searches(sstore: Store) -> None:
+    old = sstore.start()
+    sstore.append(old, "prompt", "needle one")
+    new = sstore.start()
+    sstore.append(new, "prompt", "needle two")
+    assert [h.session for h in sstore.search("needle")] == [new.ulid, old.ulid]
+    sstore.append(old, "prompt", "needle three")  # an older session, a newer event
+    assert [h.snippet for h in sstore.search("needle")] == [
+        "[needle] three",
+        "[needle] two",
+        "[needle] one",
+    ]
+
+
+def test_search_within_a_session_timeline(sstore: Store) -> None:
+    parent = sstore.start()
+    sstore.append(parent, "prompt", "shared apple")
+    fork = sstore.fork(parent)
+    sstore.append(parent, "prompt", "parent apple after the fork")
+    sstore.append(fork, "prompt", "fork apple")
+    sibling = sstore.fork(parent, at_seq=1)
+    sstore.append(sibling, "prompt", "sibling apple")
+
+    in_fork = sstore.search("apple", session=fork)
+    assert [(h.session, h.snippet) for h in in_fork] == [
+        (fork.ulid, "fork [apple]"),
+        (parent.ulid, "shared [apple]"),
+    ]
+    assert len(sstore.search("apple", session=parent)) == 2
+    assert len(sstore.search("apple")) == 4
+    with pytest.raises(SessionNotFound):
+        sstore.search("apple", session="01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+def test_bad_queries_are_invalid_input(sstore: Store) -> None:
+    sstore.append(sstore.start(), "command", "/fork now")
+    for query in ('"unterminated', "AND", "nosuchcolumn:word", "a NEAR(", "/fork"):
+        with pytest.raises(InvalidInput):
+            sstore.search(query)
+    for query in ("", "   "):
+        with pytest.raises(InvalidInput):
+            sstore.search(query)
+    with pytest.raises(TypeError):
+        sstore.search(b"bytes")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        sstore.search("x", limit=0)
+    assert [h.snippet for h in sstore.search("/fork", literal=True)] == ["/[fork] now"]
+    assert len(sstore.search('"fork now"')) == 1
+
+
+def test_search_finds_text_appended_by_another_process(
+    sstore: Store, subprocess_env: dict[str, str], db_path: Path
+) -> None:
+    mine = sstore.start()
+    sstore.append(mine, "prompt", "local kumquat")
+    assert len(sstore.search("kumquat")) == 1  # the index is now caught up
+    script = (
+        "from zero_session import Store\n"
+        "store = Store.open()\n"
+        "s = store.start()\n"
+        "store.append(s, 'prompt', 'remote kumquat from a child process')\n"
+        "store.end(s)\n"
+        "print(s.ulid)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    remote = done.stdout.strip()
+    hits = sstore.search("kumquat")
+    assert [h.session for h in hits] == [remote, mine.ulid]
+    assert hits[0].snippet == "remote [kumquat] from a child process"
+    # The ended remote session was fully indexed and left the pending list.
+    assert [row[0] for row in pending_rows(db_path)] == [1]
+
+
+def test_reopened_session_is_indexed_again(sstore: Store, db_path: Path) -> None:
+    session = sstore.start()
+    sstore.append(session, "prompt", "before the end")
+    sstore.end(session)
+    sstore.label(session, "again")
+    assert len(sstore.search("end")) == 1
+    assert pending_rows(db_path) == []
+    sstore.resume("again")
+    sstore.append(session, "prompt", "after the end")
+    assert [h.seq for h in sstore.search("end")] == [2, 1]
+
+
+def test_catch_up_in_bounded_steps(
+    sstore: Store, monkeypatch: pytest.MonkeyPatch, db_path: Path
+) -> None:
+    monkeypatch.setattr(_search, "CATCH_UP_EVENTS", 4)
+    sessions = [sstore.start() for _ in range(3)]
+    for session in sessions:
+        sstore.append_many(session, [("prompt", f"pear {i}") for i in range(5)])
+    assert len(sstore.search("pear", limit=100)) == 15
+    conn = apsw.Connection(str(db_path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        rows = conn.execute("SELECT count(*), count(DISTINCT session_id) FROM event_search_rows")
+        assert rows.fetchall() == [(15, 3)]
+    finally:
+        conn.close()
+
+
+def test_forks_index_only_their_own_events(sstore: Store, db_path: Path) -> None:
+    parent = sstore.start()
+    sstore.append_many(parent, [("prompt", "plum one"), ("prompt", "plum two")])
+    fork = sstore.fork(parent)
+    sstore.append(fork, "prompt", "plum three")
+    assert len(sstore.search("plum")) == 3
+    conn = apsw.Connection(str(db_path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        assert conn.execute("SELECT count(*) FROM event_search_rows").fetchall() == [(3,)]
+    finally:
+        conn.close()
+
+
+def test_readonly_store_searches_what_is_indexed(
+    open_store: Callable[..., Store], db_path: Path
+) -> None:
+    writer = open_store()
+    session = writer.start()
+    writer.append(session, "prompt", "indexed fig")
+    writer.search("fig")
+    writer.append(session, "prompt", "unindexed fig")
+    reader = open_store(readonly=True)
+    assert [h.snippet for h in reader.search("fig")] == ["indexed [fig]"]
+    assert len(writer.search("fig")) == 2
+
+
+def test_invalid_utf8_typed_in_the_shell_reads_with_replacements(
+    sstore: Store, db_path: Path
+) -> None:
+    session = sstore.start()
+    sstore.append(session, "prompt", "ok")
+    shell = (
+        "UPDATE sessions SET last_seq = 2 WHERE id = 1;"
+        "INSERT INTO events (session_id, seq, at_ms, kind, text) "
+        "VALUES (1, 2, 0, 'prompt', CAST(X'67756176612080FF' AS TEXT));"
+    )
+    subprocess.run(["sqlite3", str(db_path), shell], check=True, timeout=30)
+    hits = sstore.search("guava")
+    assert len(hits) == 1
+    assert hits[0].snippet.startswith("[guava] ")
+    assert "\ufffd" in hits[0].snippet
+
+
+def test_the_sqlite3_shell_reads_the_search_index(sstore: Store, db_path: Path) -> None:
+    session = sstore.start()
+    sstore.append(session, "alert", "durian season")
+    sstore.search("durian")
+    query = (
+        "SELECT l.ulid, l.seq, l.kind, snippet(event_search, 0, '[', ']', '...', 8) "
+        "FROM event_search JOIN event_search_log AS l ON l.search_id = event_search.rowid "
+        "WHERE event_search MATCH 'durian' ORDER BY event_search.rowid DESC;"
+    )
+    out = subprocess.run(
+        ["sqlite3", str(db_path), query], check=True, capture_output=True, text=True, timeout=30
+    )
+    assert out.stdout.strip() == f"{session.ulid}|1|alert|[durian] season"

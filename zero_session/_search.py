@@ -1,0 +1,231 @@
+"""Full-text search over event text with SQLite FTS5, indexed lazily.
+
+Appends never touch the search index: indexing at append time (a trigger into FTS5)
+made a single append several times slower with ``durability="normal"`` (see
+``benchmarks/bench_search.py``), far past the 20 % the project allows.  Instead the
+table ``event_search_pending`` lists the sessions that may hold events the index has not
+seen, with the seq up to which it has (triggers add a session when it starts or is
+reopened, which appends never do).  Every search first catches up: it indexes the new
+events of those sessions in transactions of at most :data:`CATCH_UP_EVENTS` events, so
+writers in other processes wait at most one such step, and drops the ended sessions it
+has fully indexed.  Search therefore also finds text appended by other processes.
+
+``events`` is WITHOUT ROWID, so ``event_search_rows`` gives each indexed event the
+integer rowid FTS5 needs (``search_id``).  The FTS5 table takes its text from the view
+``event_search_source`` (external content), so text is stored once.  Ids grow in the
+order events were indexed, and each catch-up indexes its events by time, so "newest
+first" is ``ORDER BY rowid DESC``, which FTS5 answers without sorting all matches.
+
+See https://www.sqlite.org/fts5.html#external_content_tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import apsw
+import attrs
+
+from ._sql import fetch_all
+from .errors import InvalidInput
+from .models import iso_utc
+
+__all__ = [
+    "CATCH_UP_EVENTS",
+    "SearchHit",
+    "catch_up",
+    "forget_session",
+    "has_pending",
+    "prepare_query",
+    "search",
+]
+
+CATCH_UP_EVENTS = 20_000
+_CATCH_UP_SESSIONS = 500
+_SNIPPET_TOKENS = 16
+
+
+@attrs.frozen(slots=True)
+class SearchHit:
+    """One event whose text matched a search, with a snippet around the match.
+
+    ``session`` is the ulid of the session that recorded the event; ``snippet`` is part
+    of its text with the matching words between the search's marks.
+    """
+
+    session: str
+    seq: int
+    at_ms: int
+    kind: str
+    snippet: str
+
+    @property
+    def at_iso(self) -> str:
+        """``at_ms`` as ISO-8601 UTC text."""
+        return iso_utc(self.at_ms) or ""
+
+
+def prepare_query(query: object, *, literal: bool) -> str:
+    """The FTS5 MATCH expression for ``query``.
+
+    With ``literal`` every whitespace-separated word is quoted, so punctuation such as
+    ``/fork`` or ``buy:10`` is searched for rather than parsed as FTS5 syntax.  Raises
+    InvalidInput for an empty query, TypeError for a non-str.
+    """
+    if not isinstance(query, str):
+        raise TypeError(f"query must be a str, not {type(query).__name__}")
+    if "\x00" in query:
+        raise InvalidInput("search query may not contain NUL characters")
+    words = query.split()
+    if not words:
+        raise InvalidInput("search query is empty")
+    if literal:
+        return " ".join('"' + word.replace('"', '""') + '"' for word in words)
+    return query
+
+
+_PENDING = """
+SELECT p.session_id, max(p.indexed_seq, s.fork_seq), s.last_seq, s.ended_at_ms IS NOT NULL
+  FROM event_search_pending AS p
+  JOIN sessions AS s ON s.id = p.session_id
+ WHERE s.last_seq > p.indexed_seq OR s.ended_at_ms IS NOT NULL
+"""
+
+
+def has_pending(conn: apsw.Connection) -> bool:
+    """Whether a catch-up has anything to do (a read; no write lock taken)."""
+    return bool(fetch_all(conn, _PENDING + " LIMIT 1"))
+
+
+def catch_up(conn: apsw.Connection, *, max_events: int | None = None) -> bool:
+    """Index up to ``max_events`` (default :data:`CATCH_UP_EVENTS`) pending events;
+    whether more remain.  Call inside a write transaction.
+    """
+    pending = fetch_all(
+        conn, _PENDING + " ORDER BY p.session_id LIMIT ?", (_CATCH_UP_SESSIONS + 1,)
+    )
+    budget = CATCH_UP_EVENTS if max_events is None else max_events
+    ranges: list[tuple[int, int, int]] = []
+    finished: list[int] = []
+    marks: list[tuple[int, int]] = []
+    for session_id, indexed_seq, last_seq, ended in pending[:_CATCH_UP_SESSIONS]:
+        if budget == 0:
+            break
+        upto = min(last_seq, indexed_seq + budget)
+        if upto > indexed_seq:
+            ranges.append((session_id, indexed_seq, upto))
+            budget -= upto - indexed_seq
+        if upto == last_seq and ended:
+            finished.append(session_id)
+        else:
+            marks.append((upto, session_id))
+    if ranges:
+        _index_ranges(conn, ranges)
+    conn.executemany("UPDATE event_search_pending SET indexed_seq = ? WHERE session_id = ?", marks)
+    conn.executemany(
+        "DELETE FROM event_search_pending WHERE session_id = ?", [(i,) for i in finished]
+    )
+    return budget == 0 or len(pending) > _CATCH_UP_SESSIONS
+
+
+def _index_ranges(conn: apsw.Connection, ranges: Sequence[tuple[int, int, int]]) -> None:
+    """Give the events in the ``(session_id, after_seq, upto_seq]`` ranges search ids, in
+    time order, and add their text to the FTS5 index."""
+    newest = fetch_all(conn, "SELECT coalesce(max(search_id), 0) FROM event_search_rows")
+    last_id = int(newest[0][0])
+    values = ", ".join("(?, ?, ?)" for _ in ranges)
+    params: list[int] = [value for item in ranges for value in item]
+    conn.execute(
+        f"WITH pending(session_id, after_seq, upto_seq) AS (VALUES {values}) "
+        "INSERT OR IGNORE INTO event_search_rows (session_id, seq) "
+        "SELECT e.session_id, e.seq FROM pending AS p "
+        "JOIN events AS e ON e.session_id = p.session_id "
+        "AND e.seq > p.after_seq AND e.seq <= p.upto_seq "
+        "ORDER BY e.at_ms, e.session_id, e.seq",
+        params,
+    )
+    conn.execute(
+        "INSERT INTO event_search (rowid, text) "
+        "SELECT search_id, text FROM event_search_source WHERE search_id > ?",
+        (last_id,),
+    )
+
+
+def forget_session(conn: apsw.Connection, session_id: int) -> None:
+    """Remove a session's events from the index; call before deleting its events."""
+    # External content: FTS5 needs each row's indexed text to remove its tokens.
+    conn.execute(
+        "INSERT INTO event_search (event_search, rowid, text) "
+        "SELECT 'delete', r.search_id, e.text FROM event_search_rows AS r "
+        "JOIN events AS e ON e.session_id = r.session_id AND e.seq = r.seq "
+        "WHERE r.session_id = ?",
+        (session_id,),
+    )
+    conn.execute("DELETE FROM event_search_rows WHERE session_id = ?", (session_id,))
+    conn.execute("DELETE FROM event_search_pending WHERE session_id = ?", (session_id,))
+
+
+_HITS = """
+SELECT s.ulid, e.seq, e.at_ms, e.kind, h.snippet
+  FROM (SELECT rowid AS search_id, snippet(event_search, 0, ?, ?, '…', ?) AS snippet
+          FROM event_search
+         WHERE event_search MATCH ?
+         ORDER BY rowid DESC
+         LIMIT ?) AS h
+  JOIN event_search_rows AS r ON r.search_id = h.search_id
+  JOIN events AS e ON e.session_id = r.session_id AND e.seq = r.seq
+  JOIN sessions AS s ON s.id = r.session_id
+ ORDER BY h.search_id DESC
+"""
+
+# A session's timeline: every (session, seq range] segment through its ancestors.
+_TIMELINE_HITS = """
+WITH RECURSIVE chain(id, parent_id, lo, hi) AS (
+    SELECT id, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
+    UNION ALL
+    SELECT p.id, p.parent_id, p.fork_seq, c.lo
+      FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
+)
+SELECT s.ulid, e.seq, e.at_ms, e.kind, snippet(event_search, 0, ?, ?, '…', ?)
+  FROM event_search
+ CROSS JOIN event_search_rows AS r ON r.search_id = event_search.rowid
+  JOIN chain AS c ON c.id = r.session_id AND r.seq > c.lo AND r.seq <= c.hi
+  JOIN events AS e ON e.session_id = r.session_id AND e.seq = r.seq
+  JOIN sessions AS s ON s.id = r.session_id
+ WHERE event_search MATCH ?
+ ORDER BY event_search.rowid DESC
+ LIMIT ?
+"""
+
+
+def _as_blobs(sql: str, snippet: str) -> str:
+    return sql.replace("e.kind, " + snippet, f"CAST(e.kind AS BLOB), CAST({snippet} AS BLOB)")
+
+
+def search(
+    conn: apsw.Connection,
+    match: str,
+    *,
+    limit: int,
+    session_id: int | None,
+    marks: tuple[str, str],
+) -> list[SearchHit]:
+    """Indexed events matching ``match``, newest first; with ``session_id``, only the
+    events of that session's timeline (its own and those inherited from ancestors).
+
+    Raises InvalidInput when ``match`` is not a valid FTS5 query.
+    """
+    params: list[Any]
+    if session_id is None:
+        sql, blob_sql = _HITS, _as_blobs(_HITS, "h.snippet")
+        params = [marks[0], marks[1], _SNIPPET_TOKENS, match, limit]
+    else:
+        snippet = "snippet(event_search, 0, ?, ?, '…', ?)"
+        sql, blob_sql = _TIMELINE_HITS, _as_blobs(_TIMELINE_HITS, snippet)
+        params = [session_id, marks[0], marks[1], _SNIPPET_TOKENS, match, limit]
+    try:
+        rows = fetch_all(conn, sql, params, blob_sql=blob_sql)
+    except apsw.SQLError as exc:
+        raise InvalidInput(f"not a valid search query {match!r}: {exc}") from exc
+    return [SearchHit(*row) for row in rows]
