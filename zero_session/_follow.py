@@ -20,7 +20,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, Self, TypeVar
 
 import apsw
 
@@ -103,7 +103,7 @@ class _Polling(Generic[_T]):
             self._closed.wait(self._interval)
         raise StopIteration
 
-    def __enter__(self) -> _Polling[_T]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -90,8 +90,10 @@ class Recorder:
         if resume is not None:
             self.resume(resume, force=force)
         else:
+            notes: list[str] = []
             with self._lock:
-                self._start_locked()
+                self._start_locked(notes)
+            self._emit(notes)
 
     @classmethod
     def no_persist(cls, **options: Any) -> Recorder:
@@ -203,7 +205,7 @@ class Recorder:
             return []
         try:
             if self._current is None:
-                self._start_locked(notes=notes)
+                self._start_locked(notes)
                 if self._current is None:
                     return []
             try:
@@ -255,8 +257,8 @@ class Recorder:
         notes.append(message)
         self._warnings.append(message)
 
-    def _start_locked(self, *, notes: list[str] | None = None) -> None:
-        own_notes = notes if notes is not None else []
+    def _start_locked(self, notes: list[str]) -> None:
+        """Start the session to write; on failure keep the error (the caller reports)."""
         try:
             session = self._store.start(
                 cli_version=self._cli_version,
@@ -265,11 +267,9 @@ class Recorder:
                 meta=self._meta,
             )
         except ZeroSessionError as exc:
-            self._fail(exc, own_notes)
+            self._fail(exc, notes)
         else:
             self._switch_locked(session.ulid)
-        if notes is None:
-            self._emit(own_notes)
 
     def _switch_locked(self, ulid: str) -> None:
         self._current = ulid
@@ -319,7 +319,7 @@ class Recorder:
             raise StoreClosed("the recorder is closed")
         notes: list[str] = []
         if self._current is None:
-            self._start_locked(notes=notes)
+            self._start_locked(notes)
         self._drain_locked(notes)
         self._emit(notes)
         if self._backlog or self._current is None:

@@ -71,13 +71,25 @@ class _ToolkitReader:
         from prompt_toolkit.completion import WordCompleter
         from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
-        store: History = FileHistory(str(history)) if history is not None else InMemoryHistory()
+        store: History = InMemoryHistory()
+        if history is not None and _create_private(history):
+            store = FileHistory(str(history))
         self._session: PromptSession[str] = PromptSession(
             history=store, completer=WordCompleter(words, sentence=True)
         )
 
     def read(self) -> str:
         return self._session.prompt(PROMPT)
+
+
+def _create_private(path: Path) -> bool:
+    """Create the history file readable by its owner only (what one types may be secret);
+    whether it can be written.  Without it the history lasts for this run only."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+    except OSError:
+        return False
+    return True
 
 
 def _reader(stdin: TextIO, stdout: TextIO, history: Path | None, words: list[str]) -> _LineReader:
