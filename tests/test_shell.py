@@ -95,6 +95,35 @@ def test_type_save_fork_list_quit_and_resume(
         assert store.get(forked).status is Status.ENDED
         assert store.get(first).status is Status.ENDED
         assert store.get(forked).parent_ulid == first
+    history = db_path.parent / "shell_history"
+    assert "buy 10 ACME" in history.read_text()
+    assert history.stat().st_mode & 0o777 == 0o600
+
+
+def test_follow_shows_another_shells_lines_until_ctrl_c(
+    shell_env: dict[str, str], tmp_path: Path
+) -> None:
+    writer = _spawn(shell_env, tmp_path)
+    writer.expect(f"new session ({ULID})")
+    written = writer.match.group(1)
+    writer.expect(PROMPT)
+    # the writer's session is live, so a second shell here starts its own
+    reader = _spawn(shell_env, tmp_path)
+    reader.expect(f"new session ({ULID})")
+    assert reader.match.group(1) != written
+    _type(reader, f"/follow {written[:10]}", f"following {written}")
+    writer.sendline("hello from the other shell")
+    reader.expect(r"\d+  \S+ \S+  prompt       hello from the other shell")
+    reader.expect("system       echo: hello from the other shell")
+    reader.sendintr()
+    reader.expect("stopped following")
+    _type(reader, "still here", "echo: still here")
+    for child in (reader, writer):
+        child.expect(PROMPT)
+        child.sendeof()
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0
 
 
 def test_killed_shell_is_interrupted_on_next_start(

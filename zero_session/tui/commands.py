@@ -33,7 +33,14 @@ from ..errors import (
 from ..models import Event, Session, iso_utc
 from .recorder import Recorder
 
-__all__ = ["LineKind", "OutputLine", "SessionCommands", "event_line", "session_row"]
+__all__ = [
+    "LineKind",
+    "OutputLine",
+    "SessionCommands",
+    "error_line",
+    "event_line",
+    "session_row",
+]
 
 REPLAY_LIMIT = 1_000
 """``/replay`` shows at most this many events (the newest), and says how many it left out."""
@@ -140,6 +147,20 @@ def _error(text: str) -> OutputLine:
     return OutputLine(LineKind.ERROR, text)
 
 
+def error_line(exc: Exception) -> OutputLine:
+    """What to show for a failed command: the user's mistake, or the store's failure."""
+    if isinstance(exc, AmbiguousSession):
+        shown = ", ".join(exc.candidates)
+        return _error(f"'{exc.needle}' matches several sessions ({shown}); type more of it.")
+    if isinstance(exc, SessionNotFound):
+        return _error(f"no session matches '{exc.needle}'. Try /sessions.")
+    if isinstance(exc, InvalidInput | SessionBusy | SessionEnded):
+        return _error(str(exc))
+    if isinstance(exc, ZeroSessionError):
+        return OutputLine(LineKind.ALERT, f"store failure: {exc}")
+    return OutputLine(LineKind.ALERT, f"unexpected {type(exc).__name__}: {exc}")
+
+
 class SessionCommands:
     """Parses and runs slash commands against a :class:`Recorder`'s store."""
 
@@ -174,21 +195,8 @@ class SessionCommands:
             return [_error(f"unknown command '/{name}'. Try /help.")]
         try:
             return handler(self, args)
-        except (SessionNotFound, AmbiguousSession) as exc:
-            return [self._not_found(exc)]
-        except (InvalidInput, SessionBusy, SessionEnded) as exc:
-            return [_error(str(exc))]
-        except ZeroSessionError as exc:
-            return [OutputLine(LineKind.ALERT, f"store failure: {exc}")]
-        except Exception as exc:  # a TUI must survive our bugs too
-            return [OutputLine(LineKind.ALERT, f"unexpected {type(exc).__name__}: {exc}")]
-
-    @staticmethod
-    def _not_found(exc: SessionNotFound | AmbiguousSession) -> OutputLine:
-        if isinstance(exc, AmbiguousSession):
-            shown = ", ".join(exc.candidates)
-            return _error(f"'{exc.needle}' matches several sessions ({shown}); type more of it.")
-        return _error(f"no session matches '{exc.needle}'. Try /sessions.")
+        except Exception as exc:  # a TUI must survive store failures and our bugs too
+            return [error_line(exc)]
 
     def _target(self, args: Sequence[str]) -> Session:
         """The session named by the first argument, or the current one."""

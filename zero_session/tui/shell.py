@@ -4,7 +4,8 @@ It shows the whole library at work in one command.  On start it opens the defaul
 and resumes the newest session started in the current directory (or starts one),
 printing the resume banner and the tail with the events' original times.  Every line
 typed is recorded as a ``prompt`` event and its echo as a ``system`` event; slash
-commands are recorded as ``command`` events and run by :class:`SessionCommands`.
+commands are recorded as ``command`` events and run by :class:`SessionCommands`;
+``/follow [<session>]`` shows what any process appends to a session until Ctrl-C.
 Ctrl-D (or ``/quit``) ends every session it wrote; a shell that is killed leaves its
 session ``interrupted``, and the next start's banner says so.
 
@@ -21,10 +22,10 @@ from pathlib import Path
 from typing import Protocol, TextIO
 
 from .. import __version__
-from ..errors import SessionBusy, ZeroSessionError
+from ..errors import SessionBusy, SessionNotFound, ZeroSessionError
 from ..models import Status
 from ..store import Store
-from .commands import LineKind, OutputLine, SessionCommands, event_line
+from .commands import LineKind, OutputLine, SessionCommands, error_line, event_line
 from .recorder import Recorder
 
 __all__ = ["run_shell"]
@@ -151,10 +152,46 @@ def _greet(rec: Recorder, out: _Printer) -> None:
     out.line(f"continuing session {resumed.session.ulid}")
 
 
+_SHELL_HELP = (
+    ("/follow [<ulid|prefix|label>]", "show events as any process appends them; Ctrl-C stops"),
+    ("/quit", "end the session and leave (or Ctrl-D)"),
+)
+
+
+def _follow(args: list[str], rec: Recorder, out: _Printer) -> None:
+    """Print the session's new events, from any process, until Ctrl-C."""
+    try:
+        ulid = rec.store.find(args[0]).ulid if args else rec.current
+        if ulid is None:
+            raise rec.last_error or SessionNotFound("(no current session)")
+        follower = rec.store.follow(ulid)
+    except Exception as exc:
+        out.lines([error_line(exc)])
+        return
+    out.line(f"following {ulid} · Ctrl-C to stop")
+    try:
+        for event in follower:
+            out.line(event_line(event), LineKind.EVENT)
+    except KeyboardInterrupt:
+        out.line("stopped following")
+    except Exception as exc:
+        out.lines([error_line(exc)])
+    finally:
+        follower.close()
+
+
 def _handle(line: str, rec: Recorder, commands: SessionCommands, out: _Printer) -> None:
     if commands.handles(line):
         rec.record("command", line)
+        name, *args = line.split()
+        if name == "/follow":
+            _follow(args, rec, out)
+            return
         out.lines(commands.dispatch(line))
+        if name == "/help":
+            width = max(len(usage) for usage, _ in _SHELL_HELP)
+            for usage, what in _SHELL_HELP:
+                out.line(f"{usage:<{width}}  {what}")
         return
     rec.record("prompt", line)
     echo = f"echo: {line}"
@@ -187,7 +224,7 @@ def run_shell(
     history = None if no_persist else Path(rec.store.path).parent / HISTORY_FILE
     with rec:
         _greet(rec, out)
-        reader = _reader(source, sink, history, [*commands.names, "/quit"])
+        reader = _reader(source, sink, history, [*commands.names, "/follow", "/quit"])
         while True:
             try:
                 line = reader.read().strip()
