@@ -35,6 +35,7 @@ __all__ = [
     "CATCH_UP_EVENTS",
     "SearchHit",
     "catch_up",
+    "change_mark",
     "forget_session",
     "has_pending",
     "prepare_query",
@@ -91,6 +92,16 @@ SELECT p.session_id, max(p.indexed_seq, s.fork_seq), s.last_seq, s.ended_at_ms I
   JOIN sessions AS s ON s.id = p.session_id
  WHERE s.last_seq > p.indexed_seq OR s.ended_at_ms IS NOT NULL
 """
+
+
+def change_mark(conn: apsw.Connection) -> tuple[int, int]:
+    """A value that changes whenever anyone commits to the file: other connections'
+    commits change ``PRAGMA data_version``, this connection's own the count of changes.
+
+    See https://www.sqlite.org/pragma.html#pragma_data_version.
+    """
+    version = int(fetch_all(conn, "PRAGMA data_version")[0][0])
+    return version, int(conn.total_changes())
 
 
 def has_pending(conn: apsw.Connection) -> bool:

@@ -158,6 +158,7 @@ class Store:
         self._clock = clock
         self._readonly = readonly
         self._max_event_bytes = max_event_bytes
+        self._search_mark: tuple[int, int] | None = None  # see _catch_up_search
 
     # ------------------------------------------------------------------ opening
 
@@ -977,16 +978,27 @@ class Store:
             return _search.search(conn, match, limit=limit, session_id=session_id, marks=marks)
 
     def _catch_up_search(self) -> None:
-        """Index events appended since the last search, one bounded transaction at a time."""
+        """Index events appended since the last search, one bounded transaction at a time.
+
+        Skips even the pending check when nothing was committed since the last catch-up
+        (by this connection or any other), which ``_search.change_mark`` tells cheaply.
+        """
         if self._readonly:
             return
         with self._reading() as conn:
+            mark = _search.change_mark(conn)
+            if mark == self._search_mark:
+                return
             if not _search.has_pending(conn):
+                self._search_mark = mark
                 return
         more = True
         while more:
             with self._writing() as conn:
                 more = _search.catch_up(conn)
+                if not more:
+                    # Inside the transaction: a commit by anyone after it changes the mark.
+                    self._search_mark = _search.change_mark(conn)
 
     def summary(self, session: SessionRef) -> Summary:
         """Duration, event counts per kind, top commands, first and last event times.
