@@ -519,3 +519,27 @@ def test_readonly_store_refuses_lifecycle_writes(
         with pytest.raises(StorageError):
             attempt()
     assert reader.prune(older_than=timedelta(0), dry_run=True).dry_run
+
+
+def test_prune_removes_an_interrupted_session(store: Store, subprocess_env: dict[str, str]) -> None:
+    mine = store.start()  # live: must stay
+    script = (
+        "from zero_session import Store\n"
+        "store = Store.open()\n"
+        "s = store.start()\n"
+        "store.append(s, 'prompt', 'then the process died')\n"
+        "print(s.ulid)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    crashed = done.stdout.strip()
+    assert store.get(crashed).status is Status.INTERRUPTED
+    report = store.prune(older_than=timedelta(0))
+    assert report.sessions == (crashed,)
+    assert [s.ulid for s in store.list_sessions()] == [mine.ulid]

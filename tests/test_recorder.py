@@ -118,9 +118,7 @@ def test_store_failing_at_start_still_records_later(
     rec.close()
 
 
-def test_locked_store_from_a_ui_thread(
-    open_store: Callable[..., Store], db_path: Path
-) -> None:
+def test_locked_store_from_a_ui_thread(open_store: Callable[..., Store], db_path: Path) -> None:
     store = open_store(busy_timeout_ms=20)
     rec = Recorder(store, retry_interval_s=0)
     ulid = rec.current

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Callable
@@ -227,3 +228,18 @@ def test_the_sqlite3_shell_reads_the_search_index(sstore: Store, db_path: Path) 
         ["sqlite3", str(db_path), query], check=True, capture_output=True, text=True, timeout=30
     )
     assert out.stdout.strip() == f"{session.ulid}|1|alert|[durian] season"
+
+
+def test_async_store_searches_summarises_and_deletes(db_path: Path) -> None:
+    from zero_session import AsyncStore
+
+    async def main() -> None:
+        async with await AsyncStore.open(db_path) as astore:
+            s = await astore.start()
+            await astore.append(s, "command", "/quince now")
+            hits = await astore.search("quince")
+            assert [h.snippet for h in hits] == ["/[quince] now"]
+            assert (await astore.summary(s)).top_commands == (("/quince", 1),)
+            assert (await astore.delete(s)).n_events == 1
+
+    asyncio.run(main())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -99,3 +101,32 @@ def test_summary_of_an_empty_live_session(sumstore: Store) -> None:
 def test_summary_unknown_session(sumstore: Store) -> None:
     with pytest.raises(SessionNotFound):
         sumstore.summary("01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+
+def test_summary_of_an_interrupted_session_lasts_until_its_last_event(
+    store: Store, subprocess_env: dict[str, str]
+) -> None:
+    store.start()  # creates the file
+    script = (
+        "import time\n"
+        "from zero_session import Store\n"
+        "store = Store.open()\n"
+        "s = store.start()\n"
+        "time.sleep(0.05)\n"
+        "store.append(s, 'command', '/crash soon')\n"
+        "print(s.ulid)\n"  # exits without end(): interrupted
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    summary = store.summary(done.stdout.strip())
+    assert summary.status is Status.INTERRUPTED
+    assert summary.ended_at_ms is None
+    assert summary.last_event_at_ms is not None
+    assert summary.duration_ms == summary.last_event_at_ms - summary.started_at_ms
+    assert summary.duration_ms >= 50

@@ -111,6 +111,13 @@ class AsyncStore:
     get_milestone = _coroutine(Store.get_milestone)
     milestones = _coroutine(Store.milestones)
     check = _coroutine(Store.check)
+    archive = _coroutine(Store.archive)
+    unarchive = _coroutine(Store.unarchive)
+    delete = _coroutine(Store.delete)
+    prune = _coroutine(Store.prune)
+    vacuum = _coroutine(Store.vacuum)
+    search = _coroutine(Store.search)
+    summary = _coroutine(Store.summary)
 
     async def replay(self, session: SessionRef, *, after_seq: int = 0) -> AsyncIterator[Event]:
         """The whole timeline, oldest first, read a page at a time on the worker thread.
