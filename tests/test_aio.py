@@ -9,7 +9,7 @@ from pathlib import Path
 import apsw
 import pytest
 
-from zero_session import AsyncStore, Event, SessionNotFound
+from zero_session import AsyncStore, Event, SessionNotFound, Store
 
 WRITER = """
 import sys
@@ -34,10 +34,23 @@ def test_methods_are_coroutines_with_the_store_semantics(db_path: Path) -> None:
             assert await astore.run(lambda store: store.get(s).last_seq) == 3
             with pytest.raises(SessionNotFound):
                 await astore.find("nothing-like-this")
+            await astore.end(s)
+            assert (await astore.archive(s)).archived_at_ms is not None
+            assert [h.session for h in await astore.search("kid")] == []
             assert AsyncStore.append.__doc__ is not None
             assert "Append one event" in AsyncStore.append.__doc__
 
     asyncio.run(main())
+
+
+def test_every_public_store_method_has_a_coroutine() -> None:
+    public = {
+        name
+        for name in dir(Store)
+        if not name.startswith("_") and callable(getattr(Store, name))
+    }
+    missing = {name for name in public if not hasattr(AsyncStore, name)}
+    assert missing == set(), "add `name = _coroutine(Store.name)` lines to zero_session/aio.py"
 
 
 def test_a_blocked_call_leaves_the_loop_running(db_path: Path) -> None:
