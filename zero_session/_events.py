@@ -179,12 +179,14 @@ def insert_events(conn: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> Non
         conn.executemany(_INSERT, rows)
 
 
-# The chain of segments of a timeline: (session id, ulid, lo, hi], newest first.
+# The chain of segments of a timeline: (session id, ulid, lo, hi], newest first.  An
+# ancestor contributes only up to the lowest fork point below it: min(c.lo, c.hi), since a
+# child forked from its parent at 0 must not pass the grandparent's events through.
 _CHAIN = """
 WITH RECURSIVE chain(id, ulid, parent_id, lo, hi) AS (
     SELECT id, ulid, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
     UNION ALL
-    SELECT p.id, p.ulid, p.parent_id, p.fork_seq, c.lo
+    SELECT p.id, p.ulid, p.parent_id, p.fork_seq, min(c.lo, c.hi)
       FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
 )
 """
