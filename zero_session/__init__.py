@@ -12,6 +12,7 @@ from ._search import SearchHit
 from ._summary import Summary
 from .errors import (
     AmbiguousSession,
+    DiskFull,
     HasForks,
     InvalidInput,
     NotAStore,
@@ -39,6 +40,7 @@ __all__ = [
     "AsyncStore",
     "CheckReport",
     "Clock",
+    "DiskFull",
     "Event",
     "EventKind",
     "HasForks",

@@ -10,6 +10,8 @@ subclasses it (``InvalidInput`` is a ``ValueError``, ``SessionNotFound`` a
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Sequence
 
 import apsw
@@ -115,6 +117,13 @@ class StorageError(ZeroSessionError):
     """The database failed underneath us (I/O error, disk full, ...); nothing half-written."""
 
 
+class DiskFull(StorageError):
+    """No room for the write (disk full, quota, file size limit); nothing was written.
+
+    The store stays usable: reads work, and writes work again once space returns.
+    """
+
+
 class StoreLocked(StorageError):
     """Another connection held the database locked for longer than the busy timeout."""
 
@@ -148,8 +157,17 @@ class StoreUsedAfterFork(ZeroSessionError):
     """A Store was used in a child process after ``os.fork()``; open a new Store there."""
 
 
-def translate(exc: BaseException, *, context: str = "") -> ZeroSessionError:
-    """Map an apsw (or codec) exception to the matching ZeroSessionError subclass."""
+# Operating-system errors that mean "no room": SQLite reports ENOSPC as SQLITE_FULL but
+# a quota (EDQUOT) or a file size limit (EFBIG, RLIMIT_FSIZE) as a plain write error.
+_NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def translate(exc: BaseException, *, context: str = "", os_errno: int = 0) -> ZeroSessionError:
+    """Map an apsw (or codec) exception to the matching ZeroSessionError subclass.
+
+    ``os_errno`` is the connection's ``system_errno`` (the operating system's error
+    behind an I/O error), used to tell a full disk from other I/O errors.
+    """
     prefix = f"{context}: " if context else ""
     # An exception raised by a Python VFS may carry no message; name its class instead.
     detail = str(exc) or type(exc).__name__
@@ -162,8 +180,9 @@ def translate(exc: BaseException, *, context: str = "") -> ZeroSessionError:
         return NotAStore(f"{prefix}not a zero_session database or corrupt ({exc})")
     if isinstance(exc, apsw.ReadOnlyError):
         return ReadOnlyStore(f"{prefix}database is read-only ({exc})")
-    if isinstance(exc, apsw.FullError):
-        return StorageError(f"{prefix}disk or database full ({exc})")
+    if isinstance(exc, apsw.FullError) or (isinstance(exc, apsw.IOError) and os_errno in _NO_ROOM):
+        reason = f"{os.strerror(os_errno)}, " if os_errno in _NO_ROOM else ""
+        return DiskFull(f"{prefix}disk or database full ({reason}{detail}); nothing was written")
     if isinstance(exc, apsw.CantOpenError):
         return StorageError(f"{prefix}cannot open database file ({exc})")
     if isinstance(exc, apsw.TooBigError):

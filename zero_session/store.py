@@ -256,12 +256,14 @@ class Store:
             else:
                 _schema.migrate(conn, path)
         except BaseException as exc:
+            os_errno = 0
             if conn is not None:
+                os_errno = conn.system_errno
                 # The error that stopped the open matters, not one from closing after it.
                 with suppress(apsw.Error):
                     conn.close()
             if isinstance(exc, apsw.Error | UnicodeError):
-                raise translate(exc, context=path) from exc
+                raise translate(exc, context=path, os_errno=os_errno) from exc
             raise
         return cls(
             conn,
@@ -323,7 +325,7 @@ class Store:
             try:
                 yield conn
             except (apsw.Error, UnicodeError) as exc:
-                raise translate(exc) from exc
+                raise translate(exc, os_errno=conn.system_errno) from exc
 
     @contextmanager
     def _writing(self) -> Iterator[apsw.Connection]:
@@ -342,7 +344,7 @@ class Store:
                         conn.execute("ROLLBACK")
                     raise
             except (apsw.Error, UnicodeError) as exc:
-                raise translate(exc) from exc
+                raise translate(exc, os_errno=conn.system_errno) from exc
 
     def _now(self) -> int:
         now = self._clock()
