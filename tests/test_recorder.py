@@ -10,7 +10,15 @@ from typing import Any
 import apsw
 import pytest
 
-from zero_session import Recorder, SessionNotFound, Status, Store, StoreClosed, StoreLocked
+from zero_session import (
+    InvalidInput,
+    Recorder,
+    SessionNotFound,
+    Status,
+    Store,
+    StoreClosed,
+    StoreLocked,
+)
 
 
 class FaultVFS(apsw.VFS):
@@ -234,3 +242,13 @@ def test_backlog_limit_counts_what_was_lost(
     assert _texts(store, rec.current) == ["0", "1"]
     assert "except 2 that did not fit" in rec.warnings[-1]
     rec.close()
+
+
+def test_bad_options_are_refused_before_starting(store: Store) -> None:
+    with pytest.raises(InvalidInput):
+        Recorder(store, backlog_limit=-1)
+    with pytest.raises(InvalidInput):
+        Recorder(store, retry_interval_s=-0.5)
+    with pytest.raises(TypeError):
+        Recorder(store, backlog_limit="10")  # type: ignore[arg-type]
+    assert store.list_sessions() == []

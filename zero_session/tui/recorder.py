@@ -64,6 +64,13 @@ class Recorder:
         backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
         retry_interval_s: float = DEFAULT_RETRY_INTERVAL_S,
     ) -> None:
+        if isinstance(backlog_limit, bool) or not isinstance(backlog_limit, int):
+            raise TypeError(f"backlog_limit must be an int, not {type(backlog_limit).__name__}")
+        if backlog_limit < 0 or not retry_interval_s >= 0:
+            raise InvalidInput(
+                f"backlog_limit and retry_interval_s must be ≥ 0, got {backlog_limit} "
+                f"and {retry_interval_s}"
+            )
         self._persistent = store is not None
         self._store = store if store is not None else Store.memory()
         self._owns_store = owns_store or store is None
