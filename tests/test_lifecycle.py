@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -543,3 +544,16 @@ def test_prune_removes_an_interrupted_session(store: Store, subprocess_env: dict
     report = store.prune(older_than=timedelta(0))
     assert report.sessions == (crashed,)
     assert [s.ulid for s in store.list_sessions()] == [mine.ulid]
+
+
+def test_readme_lifecycle_block_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    blocks = re.findall(r"```python\n(.*?)```", readme.read_text("utf-8"), re.S)
+    (block,) = [b for b in blocks if "store.search(" in b]
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {}
+    exec(compile(block, str(readme), "exec"), namespace)
+    hits = namespace["hits"]
+    assert hits[0].snippet == "[margin] [call] at 80%"  # type: ignore[index]
+    with Store.open(tmp_path / "state.db") as store:
+        assert store.list_sessions(include_archived=True) == []

@@ -243,3 +243,49 @@ def test_async_store_searches_summarises_and_deletes(db_path: Path) -> None:
             assert (await astore.delete(s)).n_events == 1
 
     asyncio.run(main())
+
+
+def test_upgrading_a_version_1_file_indexes_its_history(
+    open_store: Callable[..., Store], db_path: Path
+) -> None:
+    from zero_session._schema import APPLICATION_ID, load_migrations
+
+    conn = apsw.Connection(str(db_path))
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(load_migrations()[0].sql)
+    conn.execute(f"PRAGMA user_version = 1; PRAGMA application_id = {APPLICATION_ID}")
+    conn.execute(
+        "INSERT INTO sessions (ulid, started_at_ms, ended_at_ms, last_seq) "
+        "VALUES ('01ARZ3NDEKTSV4RRFFQ69G5FAV', 1000, 5000, 2);"
+        "INSERT INTO events VALUES (1, 1, 2000, 'prompt', 'an old walnut', NULL);"
+        "INSERT INTO events VALUES (1, 2, 3000, 'warn', 'older than search', NULL);"
+    )
+    conn.close()
+    store = open_store()
+    assert [(h.session, h.seq) for h in store.search("walnut")] == [
+        ("01ARZ3NDEKTSV4RRFFQ69G5FAV", 1)
+    ]
+    assert pending_rows(db_path) == []  # ended and fully indexed
+
+
+def test_the_migrations_apply_in_the_sqlite3_shell(tmp_path: Path) -> None:
+    """Debian 12's sqlite3 (3.40) runs every migration: nothing newer is used."""
+    from zero_session._schema import load_migrations
+
+    target = tmp_path / "shell.db"
+    for migration in load_migrations():
+        subprocess.run(
+            ["sqlite3", "-bail", str(target)],
+            input=migration.sql,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+    out = subprocess.run(
+        ["sqlite3", str(target), "SELECT count(*) FROM event_search_log; PRAGMA integrity_check;"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.stdout.split() == ["0", "ok"]
