@@ -289,3 +289,14 @@ def test_the_migrations_apply_in_the_sqlite3_shell(tmp_path: Path) -> None:
         timeout=30,
     )
     assert out.stdout.split() == ["0", "ok"]
+
+
+def test_search_in_a_fork_of_a_fork_below_its_parents_fork_point(sstore: Store) -> None:
+    grandparent = sstore.start()
+    sstore.append_many(grandparent, [("prompt", f"kiwi {i}") for i in range(1, 5)])
+    parent = sstore.fork(grandparent, at_seq=3)
+    child = sstore.fork(parent, at_seq=1)  # below the parent's own fork point
+    sstore.append(child, "prompt", "kiwi child")
+    found = [(h.session, h.seq) for h in sstore.search("kiwi", session=child)]
+    assert found == [(child.ulid, 2), (grandparent.ulid, 1)]
+    assert [e.seq for e in sstore.replay(child)] == [1, 2]

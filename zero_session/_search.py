@@ -190,12 +190,13 @@ SELECT s.ulid, e.seq, e.at_ms, e.kind, h.snippet
  ORDER BY h.search_id DESC
 """
 
-# A session's timeline: every (session, seq range] segment through its ancestors.
+# A session's timeline: every (session, seq range] segment through its ancestors; an
+# ancestor contributes only up to the lowest fork point below it, min(c.lo, c.hi).
 _TIMELINE_HITS = """
 WITH RECURSIVE chain(id, parent_id, lo, hi) AS (
     SELECT id, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
     UNION ALL
-    SELECT p.id, p.parent_id, p.fork_seq, c.lo
+    SELECT p.id, p.parent_id, p.fork_seq, min(c.lo, c.hi)
       FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
 )
 SELECT s.ulid, e.seq, e.at_ms, e.kind, snippet(event_search, 0, ?, ?, '…', ?)
