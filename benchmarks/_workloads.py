@@ -26,6 +26,7 @@ from zero_session import Store
 
 ZS = "zero_session"
 RAW = "raw apsw"
+PLAIN = "raw apsw, plain SELECT"
 TEXT = "buy 10 ACME at market, account paper-1, from the order panel"
 DATA = {"qty": 10, "symbol": "ACME", "side": "buy"}
 BATCH = 100
@@ -203,12 +204,17 @@ def replay(cfg: Config, work: Path, peers: list[type[Peer]], files: ReplayFiles)
     ops: dict[str, Callable[[], object]] = {
         ZS: lambda: _consume(store.replay(files.flat)),
         RAW: lambda: _raw.replay(conn, files.flat),
+        PLAIN: lambda: _raw.replay(conn, files.flat, guard=False),
     }
     for peer in others:
         ops[peer.name] = peer.replay
     n = cfg.replay_events
     timings = compare(ops, rounds=cfg.rounds, number=1)
+    plain = timings.pop(PLAIN)
     results = _results(f"replay ({n:,} events)", timings, per="replay", n=n)
+    for r in results:
+        if r.contender == RAW:
+            r.extra["without_json_guard_s"] = plain
     fork_ops: dict[str, Callable[[], object]] = {
         ZS: lambda: _consume(store.replay(files.fork)),
         RAW: lambda: _raw.replay(conn, files.fork),

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import timedelta
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,7 @@ from . import (
     _summary,
 )
 from ._check import CheckReport, run_check
+from ._group_commit import GroupCommit
 from ._lifecycle import PruneReport
 from ._liveness import current_writer
 from ._search import SearchHit
@@ -153,6 +155,7 @@ class Store:
     ) -> None:
         self._conn: apsw.Connection | None = conn
         self._lock = threading.Lock()
+        self._committer = GroupCommit(self._lock, self._writable_connection)
         self._pid = os.getpid()
         self._path = path
         self._clock = clock
@@ -327,13 +330,18 @@ class Store:
             except (apsw.Error, UnicodeError) as exc:
                 raise translate(exc, os_errno=conn.system_errno) from exc
 
+    def _writable_connection(self) -> apsw.Connection:
+        """The open connection, unless the store is read-only; call with the mutex held."""
+        conn = self._connection()
+        if self._readonly:
+            raise ReadOnlyStore(f"{self._path} was opened read-only")
+        return conn
+
     @contextmanager
     def _writing(self) -> Iterator[apsw.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction under the mutex: committed, or rolled back."""
         with self._lock:
-            conn = self._connection()
-            if self._readonly:
-                raise ReadOnlyStore(f"{self._path} was opened read-only")
+            conn = self._writable_connection()
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -602,11 +610,17 @@ class Store:
         _events.check_size(text, data_json, self._max_event_bytes)
         if expected_seq is not None:
             _check_int(expected_seq, "expected_seq")
-        with self._writing() as conn:
+        if self._readonly:
+            raise ReadOnlyStore(f"{self._path} was opened read-only")
+
+        def write(conn: apsw.Connection) -> Event:
             at_ms = self._now()
             session_id, seq = _events.reserve_seqs(conn, ulid, 1, at_ms, expected_seq)
             _events.insert_events(conn, ((session_id, seq, at_ms, kind, text, data_json),))
-        return Event(ulid, seq, at_ms, kind, text, data)
+            return _events.new_event(ulid, seq, at_ms, kind, text, data)
+
+        # Shares a transaction (and its fsync) with appends queued by other threads.
+        return self._committer.submit(write)
 
     def append_many(
         self,
@@ -621,38 +635,19 @@ class Store:
         :meth:`append`.
         """
         ulid = self._ulid_of(session)
-        prepared: list[tuple[str, str, str | None, Any]] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, tuple | list) or len(item) not in (2, 3):
-                raise TypeError(f"item {index} must be (kind, text) or (kind, text, data)")
-            data = item[2] if len(item) == 3 else None
-            try:
-                kind = _events.check_kind(item[0])
-                text = _check_text(item[1])
-                data_json = _events.encode_data(data, max_bytes=self._max_event_bytes)
-                _events.check_size(text, data_json, self._max_event_bytes)
-            except InvalidInput as exc:
-                raise InvalidInput(f"item {index}: {exc}") from exc
-            prepared.append((kind, text, data_json, data))
+        prepared = _events.prepare_items(items, self._max_event_bytes)
         if expected_seq is not None:
             _check_int(expected_seq, "expected_seq")
         if not prepared:
             self.get(ulid)
             return []
-        with self._writing() as conn:
-            at_ms = self._now()
-            session_id, first = _events.reserve_seqs(conn, ulid, len(prepared), at_ms, expected_seq)
-            _events.insert_events(
-                conn,
-                [
-                    (session_id, first + i, at_ms, kind, text, data_json)
-                    for i, (kind, text, data_json, _) in enumerate(prepared)
-                ],
-            )
-        return [
-            Event(ulid, first + i, at_ms, kind, text, data)
-            for i, (kind, text, _, data) in enumerate(prepared)
-        ]
+        if self._readonly:
+            raise ReadOnlyStore(f"{self._path} was opened read-only")
+
+        def write(conn: apsw.Connection) -> list[Event]:
+            return _events.insert_prepared(conn, ulid, prepared, self._now(), expected_seq)
+
+        return self._committer.submit(write)
 
     def _position(self, conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
         rows = fetch_all(
@@ -707,9 +702,10 @@ class Store:
         """
         ulid = self._ulid_of(session)
         _check_int(after_seq, "after_seq")
-        return self._replay(ulid, after_seq)
+        # Pages are read lazily; chaining them in C costs nothing per event.
+        return chain.from_iterable(self._replay_pages(ulid, after_seq))
 
-    def _replay(self, ulid: str, after_seq: int) -> Iterator[Event]:
+    def _replay_pages(self, ulid: str, after_seq: int) -> Iterator[list[Event]]:
         with self._reading() as conn:
             session_id, _, upto = self._position(conn, ulid)
         after = after_seq
@@ -717,7 +713,7 @@ class Store:
             page_end = min(after + REPLAY_PAGE, upto)
             with self._reading() as conn:
                 page = _events.timeline_page(conn, session_id, after, page_end)
-            yield from page
+            yield page
             after = page_end
 
     # ------------------------------------------------------ labels, milestones
