@@ -54,8 +54,11 @@ class _Request(Generic[T]):
         return self.result  # type: ignore[return-value]
 
 
-def _translated(exc: BaseException) -> BaseException:
-    return translate(exc) if isinstance(exc, apsw.Error | UnicodeError) else exc
+def _translated(exc: BaseException, conn: apsw.Connection | None) -> BaseException:
+    if not isinstance(exc, apsw.Error | UnicodeError):
+        return exc
+    # The OS error number tells a full disk from other I/O errors (see errors.translate).
+    return translate(exc, os_errno=conn.system_errno if conn is not None else 0)
 
 
 class GroupCommit:
@@ -111,6 +114,7 @@ class GroupCommit:
 
     def _run(self, batch: list[_Request[Any]]) -> None:
         """Write and commit ``batch``; every request ends ``done``, whatever happens."""
+        conn: apsw.Connection | None = None
         try:
             with self._lock:
                 conn = self._connection()
@@ -121,7 +125,7 @@ class GroupCommit:
                         conn.execute("ROLLBACK")
                     raise
         except BaseException as exc:
-            error = _translated(exc)
+            error = _translated(exc, conn)
             if not isinstance(error, Exception):
                 error = StorageError(f"the write was interrupted ({exc!r})")
             for request in batch:
@@ -148,7 +152,7 @@ class GroupCommit:
                     if conn.getautocommit():
                         raise  # SQLite rolled the whole transaction back: the batch fails
                     conn.execute("ROLLBACK TO zs_request")
-                    request.error = _translated(exc)
+                    request.error = _translated(exc, conn)
                 conn.execute("RELEASE zs_request")
         conn.execute("COMMIT")
         self.commits += 1
