@@ -11,7 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agents import Agent, Model, ModelResponse, RunConfig, Runner, Usage
 from agents.memory import Session, SessionSettings, SQLiteSession
+from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 
 from zero_session import Store
 from zero_session.adapters.openai_agents import ZeroAgentsSession
@@ -103,3 +105,60 @@ def test_fork_continues_a_conversation_and_settings_limit(store: Store) -> None:
         assert await parent.get_items() == [_msg("user", "after close")]
 
     asyncio.run(main())
+
+
+class EchoModel(Model):
+    """A local model: answers "echo <last user text>" and keeps every input it was given."""
+
+    def __init__(self) -> None:
+        self.inputs: list[Any] = []
+
+    async def get_response(
+        self,
+        system_instructions: str | None,
+        input: str | list[Any],
+        model_settings: Any,
+        tools: list[Any],
+        output_schema: Any,
+        handoffs: list[Any],
+        tracing: Any,
+        *,
+        previous_response_id: str | None = None,
+        conversation_id: str | None = None,
+        prompt: Any = None,
+        **_: Any,
+    ) -> ModelResponse:
+        self.inputs.append(input)
+        last = input if isinstance(input, str) else input[-1]["content"]
+        text = ResponseOutputText(type="output_text", text=f"echo {last}", annotations=[])
+        message = ResponseOutputMessage(
+            id="msg", type="message", role="assistant", status="completed", content=[text]
+        )
+        return ModelResponse(output=[message], usage=Usage(), response_id=None)
+
+    def stream_response(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("the tests do not stream")
+
+
+def test_runner_keeps_the_conversation_in_our_store(store: Store) -> None:
+    """The SDK's own Runner, with a local model (no network), remembers through us."""
+    model = EchoModel()
+    agent = Agent(name="echo", instructions="echo", model=model)
+    session = ZeroAgentsSession("runner", store)
+    config = RunConfig(tracing_disabled=True)
+
+    async def main() -> list[Any]:
+        first = await Runner.run(agent, "hello", session=session, run_config=config)
+        second = await Runner.run(agent, "again", session=session, run_config=config)
+        assert (first.final_output, second.final_output) == ("echo hello", "echo again")
+        return await session.get_items()
+
+    items = asyncio.run(main())
+    # the second turn was sent the first turn from our store
+    sent = model.inputs[1]
+    assert [m.get("content") for m in sent if m.get("role") == "user"] == ["hello", "again"]
+    assert [i.get("role") for i in items] == ["user", "assistant", "user", "assistant"]
+    ulid = store.get_milestone("agents.session.runner")
+    assert ulid is not None
+    texts = [e.text for e in store.replay(ulid)]
+    assert texts == ["user: hello", "assistant: echo hello", "user: again", "assistant: echo again"]

@@ -52,6 +52,10 @@ def _summary(item: Any) -> str:
     if isinstance(item, dict):
         content = item.get("content")
         role = item.get("role")
+        if isinstance(content, list):  # content parts: keep their text
+            content = " ".join(
+                str(part.get("text", "")) for part in content if isinstance(part, dict)
+            )
         if role is not None and isinstance(content, str):
             text = f"{role}: {content}"
         else:
