@@ -102,6 +102,18 @@ def test_find_ambiguous_prefix_lists_candidates(store: Store) -> None:
     assert caught.value.needle == shared[:6].lower()
     for s in sessions:
         assert s.ulid in str(caught.value)
+    assert not caught.value.more
+
+
+def test_find_ambiguous_lists_at_most_ten(store: Store) -> None:
+    sessions = [store.start() for _ in range(12)]
+    shared = common_prefix(sessions[0].ulid, sessions[-1].ulid)
+    with pytest.raises(AmbiguousSession) as caught:
+        store.find(shared)
+    assert len(caught.value.candidates) == 10
+    assert caught.value.more
+    assert "more than 10 sessions" in str(caught.value)
+    assert set(caught.value.candidates) < {s.ulid for s in sessions}
 
 
 def test_find_short_or_unknown_prefix_is_not_found(store: Store) -> None:

@@ -175,7 +175,8 @@ def find_row(conn: apsw.Connection, needle: str) -> SessionRow:
     if not matches:
         raise SessionNotFound(needle)
     if len(matches) > 1:
-        raise AmbiguousSession(needle, [m[0] for m in matches])
+        more = len(matches) > _MAX_CANDIDATES
+        raise AmbiguousSession(needle, [m[0] for m in matches[:_MAX_CANDIDATES]], more=more)
     return require_row(conn, matches[0][0])
 
 

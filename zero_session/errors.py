@@ -53,13 +53,18 @@ class SessionNotFound(ZeroSessionError, LookupError):
 
 
 class AmbiguousSession(ZeroSessionError, LookupError):
-    """A ulid prefix matches several sessions; ``candidates`` lists their ulids."""
+    """A ulid prefix matches several sessions; ``candidates`` lists their ulids.
 
-    def __init__(self, needle: str, candidates: Sequence[str]) -> None:
+    ``more`` is true when further sessions match beyond the listed candidates.
+    """
+
+    def __init__(self, needle: str, candidates: Sequence[str], *, more: bool = False) -> None:
         self.needle = needle
         self.candidates = tuple(candidates)
+        self.more = more
         shown = ", ".join(self.candidates)
-        super().__init__(f"{needle!r} matches {len(self.candidates)} sessions: {shown}")
+        count = f"more than {len(self.candidates)}" if more else str(len(self.candidates))
+        super().__init__(f"{needle!r} matches {count} sessions: {shown}")
 
 
 class SeqConflict(ZeroSessionError):
