@@ -14,10 +14,12 @@ See https://www.sqlite.org/pragma.html#pragma_application_id.
 from __future__ import annotations
 
 import re
+import time
 from functools import cache
 from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
+from typing import Any
 
 import apsw
 import attrs
@@ -76,6 +78,24 @@ def known_version() -> int:
     return len(load_migrations())
 
 
+def _switch_to_wal(conn: apsw.Connection, busy_timeout_ms: int) -> list[Any]:
+    """``PRAGMA journal_mode = WAL``, retried until the busy timeout.
+
+    While another process creates the file, the switch can fail with SQLITE_BUSY at
+    once: SQLite does not call the busy handler for it, so we wait here instead.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    pause_s = 0.001
+    while True:
+        try:
+            return list(conn.execute("PRAGMA journal_mode = WAL").fetchall())
+        except apsw.BusyError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(pause_s)
+            pause_s = min(pause_s * 2, 0.05)
+
+
 def configure(
     conn: apsw.Connection, *, durability: str, busy_timeout_ms: int, readonly: bool
 ) -> None:
@@ -93,10 +113,17 @@ def configure(
             # Only possible before the first page is written, and switching to WAL
             # writes one.  See https://www.sqlite.org/pragma.html#pragma_auto_vacuum.
             conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
-        mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()
+        mode = _switch_to_wal(conn, busy_timeout_ms)
         if mode and str(mode[0][0]).lower() not in ("wal", "memory"):
             raise StorageError(f"could not switch the database to WAL mode (got {mode[0][0]})")
     conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[durability]}")
+
+
+_IDENTITY = (
+    "SELECT (SELECT application_id FROM pragma_application_id), "
+    "(SELECT user_version FROM pragma_user_version), "
+    "EXISTS (SELECT 1 FROM sqlite_schema)"
+)
 
 
 def check_identity(conn: apsw.Connection, path: str) -> int:
@@ -105,15 +132,14 @@ def check_identity(conn: apsw.Connection, path: str) -> int:
     Raises NotAStore for a file that is not SQLite or belongs to another application,
     SchemaTooNew for a file written by a newer zero_session.
     """
-    app_id = int(fetch_all(conn, "PRAGMA application_id")[0][0])
-    version = int(fetch_all(conn, "PRAGMA user_version")[0][0])
-    if app_id != APPLICATION_ID:
-        has_objects = conn.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchall()
-        if app_id != 0 or version != 0 or has_objects:
-            raise NotAStore(
-                f"{path}: a SQLite file of another application "
-                f"(application_id {app_id:#x}); refusing to touch it"
-            )
+    # One statement reads all three from one snapshot: read one by one, another process
+    # could commit its migration in between and the file would look half-made.
+    app_id, version, has_objects = (int(v) for v in fetch_all(conn, _IDENTITY)[0])
+    if app_id != APPLICATION_ID and (app_id != 0 or version != 0 or has_objects):
+        raise NotAStore(
+            f"{path}: a SQLite file of another application "
+            f"(application_id {app_id:#x}); refusing to touch it"
+        )
     if version > known_version():
         raise SchemaTooNew(path, version, known_version())
     return version
