@@ -120,7 +120,7 @@ def test_processes_opening_a_fresh_file_at_once(
     try:
         for p in openers:
             assert p.stdout is not None and p.stdout.readline() == "ready\n"
-        for round_ in range(8):
+        for round_ in range(15):
             path = tmp_path / f"fresh-{round_}" / "store.db"
             for p in openers:  # all four get the new path at (nearly) the same moment
                 assert p.stdin is not None
