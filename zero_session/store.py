@@ -34,6 +34,7 @@ from typing import Any, Literal
 import apsw
 
 from . import (
+    _backup,
     _events,
     _filters,
     _follow,
@@ -42,7 +43,9 @@ from . import (
     _schema,
     _search,
     _sessions,
+    _stats,
     _summary,
+    _transfer,
 )
 from ._check import CheckReport, run_check
 from ._group_commit import GroupCommit
@@ -50,7 +53,9 @@ from ._lifecycle import PruneReport
 from ._liveness import current_writer
 from ._search import SearchHit
 from ._sql import fetch_all
+from ._stats import StoreStats
 from ._summary import Summary
+from ._transfer import TextSink, TransferCounts
 from .errors import (
     InvalidInput,
     ReadOnlyStore,
@@ -1007,6 +1012,71 @@ class Store:
         ulid = self._ulid_of(session)
         with self._reading() as conn:
             return _summary.summarise(conn, ulid, self._now())
+
+    # ------------------------------------- cli: export, import, stats, backup
+
+    def export(
+        self, out: TextSink, *, sessions: Iterable[SessionRef] | None = None
+    ) -> TransferCounts:
+        """Write sessions, their events and milestones to ``out`` as JSON Lines.
+
+        ``sessions`` None exports the whole store (every milestone included); otherwise
+        the given sessions with their ancestors (so forks keep their history) and their
+        labels.  One read transaction: a consistent snapshot while others write.  The
+        format is described in ``zero_session/_transfer.py``.  Raises SessionNotFound.
+        """
+        ulids = None if sessions is None else [self._ulid_of(s) for s in sessions]
+        with self._reading() as conn:
+            conn.execute("BEGIN")
+            try:
+                for ulid in ulids or ():
+                    _sessions.require_row(conn, ulid)
+                return _transfer.export_to(conn, out, ulids, self._now())
+            finally:
+                conn.execute("COMMIT")
+
+    def import_(self, lines: Iterable[str], *, source: str = "<import>") -> TransferCounts:
+        """Add what an :meth:`export` holds; returns what changed (idempotent).
+
+        All or nothing, in one transaction.  Sessions, seqs, times, writer fields, fork
+        links and milestones are restored exactly.  Raises InvalidInput (naming
+        ``source`` and the line) for a malformed file or one that contradicts the store.
+        """
+        with self._writing() as conn:
+            return _transfer.import_from(
+                conn, lines, max_event_bytes=self._max_event_bytes, source=source
+            )
+
+    def stats(self, *, top: int = 5) -> StoreStats:
+        """Counts of sessions, events, milestones and labels, file sizes, events per kind,
+        and the ``top`` sessions with the most events.  Reads every event once."""
+        _check_int(top, "top")
+        with self._reading() as conn:
+            conn.execute("BEGIN")
+            try:
+                return _stats.store_stats(conn, self._path, top=top)
+            finally:
+                conn.execute("COMMIT")
+
+    def kind_counts(self, session: SessionRef) -> dict[str, int]:
+        """Events per kind over the session's whole timeline, most frequent first.
+
+        Raises SessionNotFound.
+        """
+        ulid = self._ulid_of(session)
+        with self._reading() as conn:
+            session_id, _, _ = self._position(conn, ulid)
+            return _stats.kind_counts(conn, session_id)
+
+    def backup(self, dest: str | os.PathLike[str]) -> int:
+        """Copy the store to the new file ``dest`` with SQLite's online backup API.
+
+        Consistent even while other processes write; returns the copy's size in bytes.
+        Raises InvalidInput when ``dest`` exists, StorageError.
+        """
+        target = Path(dest).expanduser()
+        with self._reading() as conn:
+            return _backup.backup_to(conn, target)
 
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
