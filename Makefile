@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,shell,agents]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cli,shell,agents]'
 	touch $(STAMP)
 
 ## run: the main job, `zero-session shell` (interactive) on the default database

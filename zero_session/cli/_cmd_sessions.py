@@ -1,0 +1,320 @@
+"""Commands about sessions: list, show, find, label, unlabel, fork, end, milestones."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+import click
+
+from ..errors import SessionNotFound
+from ..models import Session, Status
+from ..store import Store
+from ._docs import milestone_doc, session_doc
+from ._output import Cell, Column, Output, compact_json, local_time
+from ._state import State, UserError, json_option
+from ._when import parse_since
+
+__all__ = ["COMMANDS"]
+
+_PAGE = 200
+
+SESSION_COLUMNS = (
+    Column("ULID", min_width=26),
+    Column("STARTED", min_width=19),
+    Column("STATUS", min_width=11),
+    Column("EVENTS", right=True, min_width=6),
+    Column("LABELS", max_width=24),
+    Column("PARENT"),
+    Column("CWD", max_width=40),
+)
+
+
+def _short(ulid: str | None) -> str:
+    return "-" if ulid is None else ulid[:10] + "…"
+
+
+def session_row(session: Session) -> list[Cell]:
+    """One row of SESSION_COLUMNS."""
+    return [
+        session.ulid,
+        local_time(session.started_at_ms),
+        (str(session.status), str(session.status)),
+        f"{session.n_events:,}",
+        ", ".join(session.labels) or "-",
+        _short(session.parent_ulid),
+        session.cwd or "-",
+    ]
+
+
+def print_sessions(out: Output, sessions: list[Session]) -> None:
+    """A listing of sessions as a table or a JSON array."""
+    if out.json:
+        out.document([session_doc(s) for s in sessions])
+    elif sessions:
+        out.table(SESSION_COLUMNS, [session_row(s) for s in sessions])
+    else:
+        out.note("no sessions")
+
+
+def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _in_folder(cwd: str | None, folder: str) -> bool:
+    if cwd is None:
+        return False
+    return cwd == folder or cwd.startswith(folder.rstrip("/") + "/")
+
+
+def _candidates(
+    store: Store, *, label: str | None, include_archived: bool, page: int
+) -> Iterator[Session]:
+    """Sessions newest first: those with a matching label, or the whole listing in pages."""
+    if label is not None:
+        found: list[Session] = []
+        for name, ulid in store.labels().items():
+            if fnmatchcase(name, label):
+                try:
+                    found.append(store.get(ulid))
+                except SessionNotFound:
+                    continue
+        unique = {s.ulid: s for s in found}.values()
+        yield from sorted(unique, key=lambda s: (s.started_at_ms, s.ulid), reverse=True)
+        return
+    before: Session | None = None
+    while True:
+        batch = store.list_sessions(page, before=before, include_archived=include_archived)
+        yield from batch
+        if len(batch) < page:
+            return
+        before = batch[-1]
+
+
+@click.command("list")
+@click.option("-n", "--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice([s.value for s in Status]),
+    help="Only sessions with this status (repeatable).",
+)
+@click.option("--label", help="Only sessions with this label (glob patterns like 'pre-*' work).")
+@click.option(
+    "--cwd",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Only sessions started in this folder or below it.",
+)
+@click.option("--since", callback=_since, help="Only sessions started since: 2h, 3d, 2026-11-21.")
+@click.option("--all", "include_archived", is_flag=True, help="Include archived sessions.")
+@json_option
+@click.pass_obj
+def list_command(
+    state: State,
+    limit: int,
+    statuses: tuple[str, ...],
+    label: str | None,
+    cwd: Path | None,
+    since: int | None,
+    include_archived: bool,
+) -> None:
+    """The newest sessions first."""
+    include_archived = include_archived or Status.ARCHIVED.value in statuses
+    folder = os.path.realpath(cwd) if cwd is not None else None
+    filtered = bool(statuses or folder or since is not None)
+    picked: list[Session] = []
+    with state.open() as store:
+        for session in _candidates(
+            store,
+            label=label,
+            include_archived=include_archived,
+            page=_PAGE if filtered else limit,
+        ):
+            if since is not None and session.started_at_ms < since:
+                break
+            if session.archived_at_ms is not None and not include_archived:
+                continue
+            if statuses and session.status not in statuses:
+                continue
+            if folder is not None and not _in_folder(session.cwd, folder):
+                continue
+            picked.append(session)
+            if len(picked) == limit:
+                break
+    print_sessions(state.out, picked)
+
+
+def _parents(store: Store, session: Session) -> list[Session]:
+    chain = []
+    current = session
+    while current.parent_ulid is not None:
+        current = store.get(current.parent_ulid)
+        chain.append(current)
+    return chain
+
+
+@click.command("show")
+@click.argument("needle")
+@json_option
+@click.pass_obj
+def show_command(state: State, needle: str) -> None:
+    """Everything about one session: metadata, status, parent chain, events per kind.
+
+    NEEDLE is a ulid, a label, or a unique ulid prefix (6+ characters).
+    """
+    with state.open() as store:
+        session = store.find(needle)
+        parents = _parents(store, session)
+        kinds = store.kind_counts(session)
+    out = state.out
+    if out.json:
+        doc = session_doc(session)
+        doc["parents"] = [
+            {"ulid": p.ulid, "fork_seq": child.fork_seq, "labels": list(p.labels)}
+            for p, child in zip(parents, [session, *parents], strict=False)
+        ]
+        doc["kinds"] = kinds
+        out.document(doc)
+        return
+    pairs: list[tuple[str, Cell]] = [
+        ("ulid", session.ulid),
+        ("status", (str(session.status), str(session.status))),
+        ("labels", ", ".join(session.labels) or "-"),
+        ("started", local_time(session.started_at_ms)),
+        ("ended", local_time(session.ended_at_ms)),
+        ("last event", local_time(session.last_event_at_ms)),
+        ("events", f"{session.n_events:,} own, {session.fork_seq:,} inherited"),
+    ]
+    child = session
+    for parent in parents:
+        labels = f" ({', '.join(parent.labels)})" if parent.labels else ""
+        pairs.append(("forked from", f"{parent.ulid}{labels} at seq {child.fork_seq:,}"))
+        child = parent
+    pairs += [
+        ("cwd", session.cwd or "-"),
+        ("cli version", session.cli_version or "-"),
+        ("engine", session.engine_base_url or "-"),
+        ("writer", f"pid {session.writer_pid} on {session.writer_host}"),
+        ("expires", local_time(session.expires_at_ms)),
+        ("archived", local_time(session.archived_at_ms)),
+        ("meta", compact_json(session.meta) if session.meta else "-"),
+        ("kinds", ", ".join(f"{k} {n:,}" for k, n in kinds.items()) or "-"),
+    ]
+    out.fields(pairs)
+
+
+@click.command("find")
+@click.argument("needle")
+@json_option
+@click.pass_obj
+def find_command(state: State, needle: str) -> None:
+    """Resolve NEEDLE (ulid, label, or unique ulid prefix) to its session."""
+    with state.open() as store:
+        session = store.find(needle)
+    if state.out.json:
+        state.out.document(session_doc(session))
+    else:
+        state.out.table(SESSION_COLUMNS, [session_row(session)])
+
+
+@click.command("label")
+@click.argument("needle")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def label_command(state: State, needle: str, name: str) -> None:
+    """Give the session NEEDLE the label NAME (moving it from another session)."""
+    with state.open(write=True) as store:
+        session = store.find(needle)
+        store.label(session, name)
+    if state.out.json:
+        state.out.document({"label": name, "ulid": session.ulid})
+    else:
+        state.out.line(f"labelled {session.ulid} as {name}")
+
+
+@click.command("unlabel")
+@click.argument("name")
+@json_option
+@click.pass_obj
+def unlabel_command(state: State, name: str) -> None:
+    """Remove the label NAME."""
+    with state.open(write=True) as store:
+        if not store.unlabel(name):
+            raise UserError(f"no label {name!r}")
+    if state.out.json:
+        state.out.document({"label": name, "removed": True})
+    else:
+        state.out.line(f"removed label {name}")
+
+
+@click.command("fork")
+@click.argument("needle")
+@click.option(
+    "--at", "at_seq", type=click.IntRange(min=0), help="Fork after this seq (default: the last)."
+)
+@json_option
+@click.pass_obj
+def fork_command(state: State, needle: str, at_seq: int | None) -> None:
+    """Start a child of NEEDLE that keeps its first SEQ events (nothing is copied)."""
+    with state.open(write=True) as store:
+        parent = store.find(needle)
+        child = store.fork(parent, at_seq=at_seq)
+    if state.out.json:
+        state.out.document(session_doc(child))
+    else:
+        state.out.line(f"forked {parent.ulid} at seq {child.fork_seq:,}: {child.ulid}")
+
+
+@click.command("end")
+@click.argument("needle")
+@json_option
+@click.pass_obj
+def end_command(state: State, needle: str) -> None:
+    """Record the end of NEEDLE (idempotent: the first end time is kept)."""
+    with state.open(write=True) as store:
+        session = store.end(store.find(needle))
+    if state.out.json:
+        state.out.document(session_doc(session))
+    else:
+        state.out.line(f"ended {session.ulid} at {local_time(session.ended_at_ms)}")
+
+
+@click.command("milestones")
+@click.argument("prefix", default="")
+@json_option
+@click.pass_obj
+def milestones_command(state: State, prefix: str) -> None:
+    """Milestones (labels included) whose key starts with PREFIX, in key order."""
+    with state.open() as store:
+        found = store.milestones(prefix)
+    out = state.out
+    if out.json:
+        out.document([milestone_doc(m) for m in found])
+    elif found:
+        out.table(
+            (Column("KEY", max_width=48), Column("VALUE", max_width=60), Column("SET AT")),
+            [[m.key, m.value, local_time(m.at_ms)] for m in found],
+        )
+    else:
+        out.note("no milestones")
+
+
+COMMANDS = (
+    list_command,
+    show_command,
+    find_command,
+    label_command,
+    unlabel_command,
+    fork_command,
+    end_command,
+    milestones_command,
+)

@@ -1,0 +1,55 @@
+"""JSON documents for ``--json``: every time as epoch ms (``*_ms``) plus ISO-8601 UTC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import Event, Milestone, Session, iso_utc
+
+__all__ = ["event_doc", "milestone_doc", "session_doc", "times"]
+
+
+def times(name: str, at_ms: int | None) -> dict[str, Any]:
+    """``{name_ms: at_ms, name: iso}``, e.g. ``started_at_ms`` and ``started_at``."""
+    return {f"{name}_ms": at_ms, name: iso_utc(at_ms)}
+
+
+def session_doc(session: Session) -> dict[str, Any]:
+    """A session as JSON."""
+    return {
+        "ulid": session.ulid,
+        "status": str(session.status),
+        **times("started_at", session.started_at_ms),
+        **times("ended_at", session.ended_at_ms),
+        **times("last_event_at", session.last_event_at_ms),
+        "n_events": session.n_events,
+        "last_seq": session.last_seq,
+        "parent_ulid": session.parent_ulid,
+        "fork_seq": session.fork_seq,
+        "labels": list(session.labels),
+        "cli_version": session.cli_version,
+        "engine_base_url": session.engine_base_url,
+        "cwd": session.cwd,
+        "meta": session.meta,
+        "writer_pid": session.writer_pid,
+        "writer_host": session.writer_host,
+        **times("archived_at", session.archived_at_ms),
+        **times("expires_at", session.expires_at_ms),
+    }
+
+
+def event_doc(event: Event) -> dict[str, Any]:
+    """An event as JSON; ``session`` is the ulid of the session that recorded it."""
+    return {
+        "session": event.session,
+        "seq": event.seq,
+        **times("at", event.at_ms),
+        "kind": event.kind,
+        "text": event.text,
+        "data": event.data,
+    }
+
+
+def milestone_doc(milestone: Milestone) -> dict[str, Any]:
+    """A milestone as JSON."""
+    return {"key": milestone.key, "value": milestone.value, **times("at", milestone.at_ms)}

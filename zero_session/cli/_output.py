@@ -1,0 +1,208 @@
+"""Rendering: JSON documents, aligned tables, and event lines, coloured on a terminal.
+
+Colour is used only when standard output is a terminal, ``NO_COLOR`` is unset (or
+empty) and ``TERM`` is not ``dumb``.  Then rich draws the tables and colours event kinds
+and statuses; rich is imported only in that case, because importing it costs more than
+the rest of a ``zero-session list``.  Otherwise tables are plain text with columns
+aligned by spaces, which is also what scripts and pipes get.
+
+Tables truncate long cells (with ``…``) to keep one row per line; event lines (replay,
+tail) never truncate: a multi-line text continues on indented lines.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from ..models import Event
+
+__all__ = ["Cell", "Column", "Output", "local_time"]
+
+# Styles by event kind and by status (rich style strings).
+STYLES = {
+    "prompt": "bold cyan",
+    "system": "dim",
+    "command": "magenta",
+    "warn": "yellow",
+    "alert": "bold red",
+    "mode_change": "blue",
+    "live": "bold green",
+    "interrupted": "yellow",
+    "expired": "dim",
+    "archived": "dim",
+    "muted": "dim",
+    "problem": "bold red",
+    "ok": "green",
+}
+
+Cell = str | tuple[str, str]
+"""A table cell: its text, or (text, style name from STYLES)."""
+
+
+@attrs.frozen(slots=True)
+class Column:
+    """A table column: header, alignment, the width past which cells are truncated, and
+    (on a narrow terminal) the width below which it never shrinks."""
+
+    header: str
+    right: bool = False
+    max_width: int | None = None
+    min_width: int | None = None
+
+
+def local_time(at_ms: int | None) -> str:
+    """Epoch ms as local wall-clock time for tables (``-`` for None)."""
+    if at_ms is None:
+        return "-"
+    return datetime.fromtimestamp(at_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _truncate(text: str, width: int | None) -> str:
+    text = " ".join(text.split("\n"))
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1] + "…"
+
+
+def _cell(cell: Cell) -> tuple[str, str | None]:
+    return (cell, None) if isinstance(cell, str) else cell
+
+
+def compact_json(value: Any) -> str:
+    """One-line JSON for showing ``data`` beside an event's text."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Output:
+    """Where a command's results go: standard output, as JSON or for people."""
+
+    def __init__(self, *, json_output: bool) -> None:
+        self.json = json_output
+        stream = sys.stdout
+        self.colour = (
+            stream.isatty()
+            and not os.environ.get("NO_COLOR")
+            and os.environ.get("TERM", "") != "dumb"
+        )
+        self._console: Any = None
+
+    # ------------------------------------------------------------------ JSON
+
+    def document(self, doc: Any) -> None:
+        """Print one JSON document (indented)."""
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+
+    def json_line(self, doc: Any) -> None:
+        """Print one JSON object on one line and flush (streams such as ``--follow``)."""
+        sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    # ------------------------------------------------------------------ text
+
+    @property
+    def console(self) -> Any:
+        """rich's Console, created (and rich imported) on first use, colour mode only."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, markup=False, emoji=False)
+        return self._console
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        """Print one line of text, styled when colour is on."""
+        if self.colour and style:
+            self.console.print(text, style=STYLES.get(style, style), soft_wrap=True)
+        else:
+            sys.stdout.write(text + "\n")
+
+    def note(self, text: str) -> None:
+        """A remark for people on standard error (never part of the data)."""
+        sys.stderr.write(text + "\n")
+
+    def table(self, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:
+        """Print rows under column headers, aligned; long cells are truncated."""
+        if self.colour:
+            self._rich_table(columns, rows)
+            return
+        texts = [
+            [
+                _truncate(_cell(cell)[0], col.max_width)
+                for col, cell in zip(columns, row, strict=True)
+            ]
+            for row in rows
+        ]
+        widths = [len(col.header) for col in columns]
+        for row_texts in texts:
+            widths = [max(w, len(t)) for w, t in zip(widths, row_texts, strict=True)]
+        lines = [[col.header for col in columns], *texts]
+        for row_texts in lines:
+            padded = [
+                t.rjust(w) if col.right else t.ljust(w)
+                for col, t, w in zip(columns, row_texts, widths, strict=True)
+            ]
+            sys.stdout.write("  ".join(padded).rstrip() + "\n")
+
+    def _rich_table(self, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+        for col in columns:
+            table.add_column(
+                col.header,
+                justify="right" if col.right else "left",
+                no_wrap=True,
+                overflow="ellipsis",
+                max_width=col.max_width,
+                min_width=col.min_width,
+            )
+        for row in rows:
+            cells = []
+            for cell in row:
+                text, style = _cell(cell)
+                cells.append(Text(" ".join(text.split("\n")), style=STYLES.get(style or "", "")))
+            table.add_row(*cells)
+        self.console.print(table)
+
+    def fields(self, pairs: Sequence[tuple[str, Cell]]) -> None:
+        """Print ``name  value`` lines with the values aligned (one record)."""
+        width = max((len(name) for name, _ in pairs), default=0)
+        for name, cell in pairs:
+            text, style = _cell(cell)
+            if self.colour:
+                from rich.text import Text
+
+                line = Text()
+                line.append(f"{name:<{width}}  ", style="bold")
+                line.append(text, style=STYLES.get(style or "", ""))
+                self.console.print(line, soft_wrap=True)
+            else:
+                sys.stdout.write(f"{name:<{width}}  {text}\n")
+
+    def event(self, event: Event, *, flush: bool = False) -> None:
+        """One event as ``seq  time  kind  text  data``; the text is never truncated."""
+        head = f"{event.seq:>6}  {local_time(event.at_ms)}  "
+        kind = f"{event.kind:<11}"
+        indent = "\n" + " " * (len(head) + len(kind) + 2)
+        body = event.text.replace("\n", indent)
+        data = f"  {compact_json(event.data)}" if event.data is not None else ""
+        if self.colour:
+            from rich.text import Text
+
+            line = Text()
+            line.append(head, style="dim")
+            line.append(kind, style=STYLES.get(event.kind, ""))
+            line.append("  " + body)
+            line.append(data, style="dim")
+            self.console.print(line, soft_wrap=True)
+        else:
+            sys.stdout.write(f"{head}{kind}  {body}{data}\n")
+        if flush:
+            sys.stdout.flush()

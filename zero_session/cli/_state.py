@@ -1,0 +1,73 @@
+"""What every command shares: the global options, opening the store, the output.
+
+Commands that only read open the store with ``readonly=True``: they never create a
+file (a mistyped ``--db`` is reported, not created), never take the write lock, and work
+on a file the user may not write.  Commands that write open it normally; only ``import``
+and ``demo`` may create a new store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..store import Store, default_path
+from ._output import Output
+
+__all__ = ["State", "UserError", "json_option"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UserError(Exception):
+    """A mistake the user can fix: printed as one line, exit status 1."""
+
+
+class State:
+    """The global options, shared by every command through click's context object."""
+
+    def __init__(self, *, db: Path | None, json_output: bool, busy_timeout_ms: int) -> None:
+        self.db = db
+        self.json_output = json_output
+        self.busy_timeout_ms = busy_timeout_ms
+        self._output: Output | None = None
+
+    @property
+    def path(self) -> Path:
+        """The database file: ``--db``, else ``$ZERO_SESSION_DB``, else the XDG default."""
+        return self.db.expanduser() if self.db is not None else default_path()
+
+    @property
+    def out(self) -> Output:
+        """The output for this run (JSON or tables, colour or plain)."""
+        if self._output is None:
+            self._output = Output(json_output=self.json_output)
+        return self._output
+
+    def open(self, *, write: bool = False, create: bool = False) -> Store:
+        """Open the store; UserError when it does not exist and ``create`` is False."""
+        path = self.path
+        if not create and not path.exists():
+            raise UserError(
+                f"no store at {path} (nothing recorded there yet; check --db or $ZERO_SESSION_DB)"
+            )
+        return Store.open(path, readonly=not write, busy_timeout_ms=self.busy_timeout_ms)
+
+
+def _merge_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_object(State).json_output = True  # type: ignore[union-attr]
+
+
+def json_option(command: F) -> F:
+    """``--json`` after the command name, same as the global ``--json``."""
+    return click.option(
+        "--json",
+        is_flag=True,
+        expose_value=False,
+        callback=_merge_json,
+        help="Print JSON instead of text.",
+    )(command)
