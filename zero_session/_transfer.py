@@ -292,7 +292,7 @@ class _Importer:
             meta = record.get("meta", {})
             if not isinstance(meta, dict):
                 raise InvalidInput(f"{where}: meta must be a JSON object")
-            meta_json = _events.encode_data(meta) or "{}"
+            meta_json = _events.encode_data(meta, max_bytes=self.max_event_bytes) or "{}"
         fork_seq, last_seq = ints["fork_seq"], ints["last_seq"]
         if fork_seq < 0 or last_seq < fork_seq:
             raise InvalidInput(f"{where}: needs 0 <= fork_seq <= last_seq")
@@ -338,6 +338,13 @@ class _Importer:
                     "UPDATE sessions SET last_seq = ?, last_event_at_ms = ? WHERE id = ?",
                     (last_seq, newest, session_id),
                 )
+                # The search index catches up only with sessions listed as pending
+                # (see _search.py); a session it had finished with gains events here.
+                self.conn.execute(
+                    "INSERT OR IGNORE INTO event_search_pending (session_id, indexed_seq) "
+                    "VALUES (?, ?)",
+                    (session_id, old_last),
+                )
                 self.sessions += 1
         self.open = _Open(ulid, session_id, fork_seq + 1, last_seq, known_upto, where)
 
@@ -358,7 +365,7 @@ class _Importer:
         if "data_json" in record:
             data_json: str | None = _require(record, "data_json", str, where)
         else:
-            data_json = _events.encode_data(record.get("data"))
+            data_json = _events.encode_data(record.get("data"), max_bytes=self.max_event_bytes)
         _events.check_size(text, data_json, self.max_event_bytes)
         current.next_seq += 1
         row = (current.session_id, seq, at_ms, kind, text, data_json)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 from pathlib import Path
@@ -68,30 +67,34 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> i
         raise click.BadParameter(str(exc)) from None
 
 
-def _in_folder(cwd: str | None, folder: str) -> bool:
-    if cwd is None:
-        return False
-    return cwd == folder or cwd.startswith(folder.rstrip("/") + "/")
+def _labelled(store: Store, pattern: str | None) -> set[str] | None:
+    """The ulids of sessions with a label matching the glob ``pattern`` (None: no filter)."""
+    if pattern is None:
+        return None
+    return {ulid for name, ulid in store.labels().items() if fnmatchcase(name, pattern)}
 
 
 def _candidates(
-    store: Store, *, label: str | None, include_archived: bool, page: int
+    store: Store,
+    *,
+    labelled: set[str] | None,
+    include_archived: bool,
+    cwd: Path | None,
+    page: int,
 ) -> Iterator[Session]:
-    """Sessions newest first: those with a matching label, or the whole listing in pages."""
-    if label is not None:
+    """Sessions newest first: the labelled ones directly, or the listing in pages."""
+    if labelled is not None and cwd is None:
         found: list[Session] = []
-        for name, ulid in store.labels().items():
-            if fnmatchcase(name, label):
-                try:
-                    found.append(store.get(ulid))
-                except SessionNotFound:
-                    continue
-        unique = {s.ulid: s for s in found}.values()
-        yield from sorted(unique, key=lambda s: (s.started_at_ms, s.ulid), reverse=True)
+        for ulid in labelled:
+            try:
+                found.append(store.get(ulid))
+            except SessionNotFound:
+                continue
+        yield from sorted(found, key=lambda s: (s.started_at_ms, s.ulid), reverse=True)
         return
     before: Session | None = None
     while True:
-        batch = store.list_sessions(page, before=before, include_archived=include_archived)
+        batch = store.list_sessions(page, before=before, include_archived=include_archived, cwd=cwd)
         yield from batch
         if len(batch) < page:
             return
@@ -111,7 +114,7 @@ def _candidates(
 @click.option(
     "--cwd",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Only sessions started in this folder or below it.",
+    help="Only sessions of this folder, or of its nearest parent that has some (like resume).",
 )
 @click.option("--since", callback=_since, help="Only sessions started since: 2h, 3d, 2026-11-21.")
 @click.option("--all", "include_archived", is_flag=True, help="Include archived sessions.")
@@ -128,14 +131,15 @@ def list_command(
 ) -> None:
     """The newest sessions first."""
     include_archived = include_archived or Status.ARCHIVED.value in statuses
-    folder = os.path.realpath(cwd) if cwd is not None else None
-    filtered = bool(statuses or folder or since is not None)
+    filtered = bool(statuses or label or since is not None)
     picked: list[Session] = []
     with state.open() as store:
+        labelled = _labelled(store, label)
         for session in _candidates(
             store,
-            label=label,
+            labelled=labelled,
             include_archived=include_archived,
+            cwd=cwd,
             page=_PAGE if filtered else limit,
         ):
             if since is not None and session.started_at_ms < since:
@@ -144,7 +148,7 @@ def list_command(
                 continue
             if statuses and session.status not in statuses:
                 continue
-            if folder is not None and not _in_folder(session.cwd, folder):
+            if labelled is not None and session.ulid not in labelled:
                 continue
             picked.append(session)
             if len(picked) == limit:
