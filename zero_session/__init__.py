@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 from ._check import CheckReport, Problem
 from ._lifecycle import PruneReport
 from ._search import SearchHit
+from ._stats import StoreStats
 from ._summary import Summary
+from ._transfer import TransferCounts
 from .errors import (
     AmbiguousSession,
     DiskFull,
@@ -66,8 +68,10 @@ __all__ = [
     "Store",
     "StoreClosed",
     "StoreLocked",
+    "StoreStats",
     "StoreUsedAfterFork",
     "Summary",
+    "TransferCounts",
     "ZeroSessionError",
     "default_path",
 ]

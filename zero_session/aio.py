@@ -118,6 +118,11 @@ class AsyncStore:
     vacuum = _coroutine(Store.vacuum)
     search = _coroutine(Store.search)
     summary = _coroutine(Store.summary)
+    export = _coroutine(Store.export)
+    import_ = _coroutine(Store.import_)
+    stats = _coroutine(Store.stats)
+    kind_counts = _coroutine(Store.kind_counts)
+    backup = _coroutine(Store.backup)
 
     async def replay(self, session: SessionRef, *, after_seq: int = 0) -> AsyncIterator[Event]:
         """The whole timeline, oldest first, read a page at a time on the worker thread.
