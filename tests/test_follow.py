@@ -149,3 +149,26 @@ def test_bad_arguments(store: Store) -> None:
         store.follow(s, after_seq=-1)
     with pytest.raises(InvalidInput):
         store.watch(limit=0)
+
+
+def test_an_idle_follower_does_not_spin(store: Store) -> None:
+    """Very loose: a busy loop would burn ~1 s of CPU in this second; we allow 0.2 s.
+
+    benchmarks/bench_follow.py measures the real figure (well under 2 % of a core).
+    """
+    s = store.start()
+    follower = store.follow(s)
+    used: list[float] = []
+
+    def idle() -> None:
+        start = time.thread_time()
+        for _ in follower:
+            pass
+        used.append(time.thread_time() - start)
+
+    thread = threading.Thread(target=idle)
+    thread.start()
+    time.sleep(1.0)  # the idle second being measured
+    follower.close()
+    thread.join(2)
+    assert used and used[0] < 0.2
