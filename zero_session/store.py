@@ -24,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -142,6 +143,23 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _immutable_uri(path: Path) -> str | None:
+    """A URI opening ``path`` as immutable when a read-only WAL open could not work.
+
+    Reading a WAL file needs its ``-wal`` and ``-shm`` files, or a writable folder to
+    create them in (https://www.sqlite.org/wal.html#readonly).  When there is no ``-wal``
+    (the last writer closed cleanly, so the main file holds every commit) and the folder
+    is not writable, the file is opened ``immutable=1``
+    (https://www.sqlite.org/uri.html#uriimmutable): a snapshot read without locks, exact
+    as long as nobody (someone who may write that folder) writes the file meanwhile.
+    None: open normally.
+    """
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() or os.access(path.parent, os.W_OK):
+        return None
+    return f"file:{urllib.parse.quote(str(path.resolve()))}?immutable=1"
+
+
 class Store:
     """One zero_session database: sessions, their events, labels and milestones.
 
@@ -186,8 +204,12 @@ class Store:
 
         ``path`` defaults to :func:`default_path`.  ``durability="full"`` makes every
         acknowledged append survive power loss; ``"normal"`` only process crashes.
-        Raises NotAStore (not SQLite, corrupt, another application's file), SchemaTooNew,
-        StorageError (cannot open or create), StoreLocked (migration blocked).
+        ``readonly=True`` never creates the file nor writes to it, and also reads a file
+        whose folder is not writable (see :func:`_immutable_uri`).  Raises NotAStore (not
+        SQLite, corrupt, another application's file), SchemaTooNew, ReadOnlyStore (the
+        file or its folder cannot be written: open it with ``readonly=True``),
+        StorageError (cannot open or create, missing with ``readonly=True``),
+        StoreLocked (migration blocked).
         """
         if durability not in _schema.SYNCHRONOUS:
             raise InvalidInput(f"durability must be 'full' or 'normal', got {durability!r}")
@@ -196,24 +218,36 @@ class Store:
         target = Path(path).expanduser() if path is not None else default_path()
         if target.is_dir():
             raise StorageError(f"{target} is a directory, not a database file")
+        uri = None
         if readonly:
+            if not target.exists():
+                raise StorageError(f"{target} does not exist (readonly=True never creates it)")
             flags = apsw.SQLITE_OPEN_READONLY
+            uri = _immutable_uri(target)
+            if uri is not None:
+                flags |= apsw.SQLITE_OPEN_URI
         else:
             try:
                 _create_private_file(target)
             except OSError as exc:
                 raise StorageError(f"cannot create {target}: {exc}") from exc
             flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
-        return cls._connect(
-            str(target),
-            flags=flags,
-            vfs=vfs,
-            durability=durability,
-            clock=clock,
-            readonly=readonly,
-            busy_timeout_ms=busy_timeout_ms,
-            max_event_bytes=max_event_bytes,
-        )
+        try:
+            return cls._connect(
+                str(target),
+                uri=uri,
+                flags=flags,
+                vfs=vfs,
+                durability=durability,
+                clock=clock,
+                readonly=readonly,
+                busy_timeout_ms=busy_timeout_ms,
+                max_event_bytes=max_event_bytes,
+            )
+        except ReadOnlyStore as exc:
+            if readonly:
+                raise
+            raise ReadOnlyStore(f"{exc}; open it with readonly=True to read it") from exc
 
     @classmethod
     def memory(cls, *, clock: Clock | None = None) -> Store:
@@ -235,6 +269,7 @@ class Store:
         cls,
         path: str,
         *,
+        uri: str | None = None,
         flags: int,
         vfs: str | None,
         durability: str,
@@ -245,10 +280,11 @@ class Store:
     ) -> Store:
         conn: apsw.Connection | None = None
         try:
+            name = uri or path
             conn = (
-                apsw.Connection(path, flags=flags, vfs=vfs)
+                apsw.Connection(name, flags=flags, vfs=vfs)
                 if vfs
-                else apsw.Connection(path, flags=flags)
+                else apsw.Connection(name, flags=flags)
             )
             conn.setbusytimeout(busy_timeout_ms)
             version = _schema.check_identity(conn, path)
