@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"open, {durability}", lambda d=durability: w.open_store(cfg, work, peers, d)
                 )
         if "process" in sections:
-            results += _step("import", lambda: w.import_time(cfg, peers))
+            results += _step("import", lambda: w.import_time(cfg, peers, work))
             if "reads" not in sections:
                 list_file = w.build_list_file(cfg, work)
             results += _step("zero-session list", lambda: w.cli_list(cfg, list_file))

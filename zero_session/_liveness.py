@@ -13,7 +13,6 @@ live (``interrupted``), so a file copied between machines can still be resumed.
 from __future__ import annotations
 
 import os
-import socket
 from functools import cache
 
 import attrs
@@ -32,6 +31,8 @@ class Writer:
 
 @cache
 def _host() -> str:
+    import socket  # here: only a store that writes needs it (~2 ms to import)
+
     return socket.gethostname()
 
 

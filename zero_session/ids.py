@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 
-from ulid import ULID
-
 from .errors import InvalidInput
 
 __all__ = ["is_ulid", "new_ulid", "normalise_prefix", "parse_ulid"]
@@ -26,6 +24,10 @@ _CROCKFORD_ALIASES = str.maketrans("ILO", "110")
 
 def new_ulid() -> str:
     """A fresh ULID string for a new session."""
+    # Imported on first use: python-ulid reads its package metadata when imported
+    # (importlib.metadata, ~20 ms), which `import zero_session` need not pay.
+    from ulid import ULID
+
     return str(ULID())
 
 

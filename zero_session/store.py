@@ -297,7 +297,8 @@ class Store:
                         f"{path}: schema version {version} needs an upgrade; "
                         "open it once without readonly=True"
                     )
-            else:
+            elif version < _schema.known_version():
+                # Up to date (the common case): no write transaction on open.
                 _schema.migrate(conn, path)
         except BaseException as exc:
             os_errno = 0
