@@ -300,3 +300,15 @@ def test_search_in_a_fork_of_a_fork_below_its_parents_fork_point(sstore: Store) 
     found = [(h.session, h.seq) for h in sstore.search("kiwi", session=child)]
     assert found == [(child.ulid, 2), (grandparent.ulid, 1)]
     assert [e.seq for e in sstore.replay(child)] == [1, 2]
+
+
+def test_check_reports_search_rows_without_an_event(sstore: Store, db_path: Path) -> None:
+    session = sstore.start()
+    sstore.append(session, "prompt", "lime")
+    sstore.search("lime")
+    assert sstore.check().ok
+    conn = apsw.Connection(str(db_path))
+    conn.execute("INSERT INTO event_search_rows (session_id, seq) VALUES (1, 99)")
+    conn.close()
+    problems = sstore.check().problems
+    assert [(p.code, p.session) for p in problems] == [("search_orphan", session.ulid)]

@@ -42,8 +42,9 @@ class Problem:
     (the recorded last seq differs from the events stored), ``fork_parent`` (parent
     missing), ``fork_seq`` (fork point past the parent's last seq), ``fork_cycle``,
     ``label`` (a label names a missing session), ``purge_leftover`` (an unfinished
-    delete left the append-only triggers disarmed for a session), ``unreadable`` (a
-    check could not run).
+    delete left the append-only triggers disarmed for a session), ``search_orphan``
+    (the search index maps an event that does not exist), ``unreadable`` (a check could
+    not run).
     """
 
     code: str
@@ -171,6 +172,21 @@ def _purge_leftovers(conn: apsw.Connection) -> Iterator[Problem]:
         )
 
 
+def _search_orphans(conn: apsw.Connection) -> Iterator[Problem]:
+    rows = conn.execute(
+        "SELECT s.ulid, r.session_id, count(*) FROM event_search_rows AS r "
+        "LEFT JOIN sessions AS s ON s.id = r.session_id "
+        "WHERE NOT EXISTS (SELECT 1 FROM events AS e "
+        "WHERE e.session_id = r.session_id AND e.seq = r.seq) GROUP BY r.session_id"
+    )
+    for ulid, session_id, n in rows:
+        yield Problem(
+            "search_orphan",
+            ulid,
+            f"the search index maps {n} event(s) of session id {session_id} that do not exist",
+        )
+
+
 _CHECKS: tuple[Callable[[apsw.Connection], Iterator[Problem]], ...] = (
     _integrity,
     _foreign_keys,
@@ -179,6 +195,7 @@ _CHECKS: tuple[Callable[[apsw.Connection], Iterator[Problem]], ...] = (
     _cycles,
     _labels,
     _purge_leftovers,
+    _search_orphans,
 )
 
 

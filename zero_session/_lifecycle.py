@@ -38,11 +38,16 @@ from .errors import HasForks, InvalidInput, SessionBusy, SessionNotFound
 
 __all__ = [
     "PRUNE_CHUNK_EVENTS",
+    "Facts",
+    "PrunePlan",
     "PruneReport",
+    "chunks",
     "delete_tree",
+    "dry_run_report",
     "file_bytes",
     "plan_prune",
     "prune_step",
+    "purge",
     "reclaim_space",
     "set_archived",
     "vacuum",
