@@ -139,6 +139,22 @@ def test_fork_of_forked_child_before_its_own_events(store: Store) -> None:
     c = store.fork(b, at_seq=1)
     assert [e.text for e in store.replay(c)] == ["x"]
     assert store.append(c, "prompt", "z").seq == 2
+    assert [(e.seq, e.text) for e in store.replay(c)] == [(1, "x"), (2, "z")]
+    assert [e.text for e in store.tail(c, 5)] == ["x", "z"]
+
+
+def test_every_grandchild_fork_point(store: Store) -> None:
+    """A fork of a fork, at every pair of fork points, below and above the first one."""
+    a = store.start()
+    a_events = store.append_many(a, [("system", f"a{i}") for i in range(1, 5)])
+    for b_at in range(len(a_events) + 1):
+        b = store.fork(a, at_seq=b_at)
+        b_timeline = a_events[:b_at] + store.append_many(b, [("prompt", "b1"), ("prompt", "b2")])
+        for c_at in range(len(b_timeline) + 1):
+            c = store.fork(b, at_seq=c_at)
+            c_timeline = b_timeline[:c_at] + store.append_many(c, [("warn", "c1"), ("warn", "c2")])
+            assert list(store.replay(c)) == c_timeline, (b_at, c_at)
+            assert store.tail(c, 3) == c_timeline[-3:], (b_at, c_at)
 
 
 @pytest.mark.parametrize("bad", [-1, 4, 10**6])

@@ -16,10 +16,12 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import (
     Bundle,
+    MultipleResults,
     RuleBasedStateMachine,
     consumes,
     initialize,
     invariant,
+    multiple,
     precondition,
     rule,
 )
@@ -137,6 +139,18 @@ class StoreMachine(RuleBasedStateMachine):
         self.model[child.ulid] = SessionModel(ulid, fork_seq, parent.timeline[:fork_seq])
         return child.ulid
 
+    @rule(target=sessions, ulid=sessions, items=ITEMS, data=st.data())
+    def fork_of_a_fork(
+        self, ulid: str, items: list[tuple[str, str, Any]], data: st.DataObject
+    ) -> MultipleResults[str]:
+        """Fork, write to the child, fork the child anywhere (often below its fork point)
+        and write there too: the case where ancestors' ranges must be cut short."""
+        child = self.fork(ulid, data)
+        self.append_many(child, items)
+        grandchild = self.fork(child, data)
+        self.append(grandchild, "warn", "grandchild", None)
+        return multiple(child, grandchild)
+
     @rule(ulid=sessions, beyond=st.integers(1, 3))
     def fork_past_the_end(self, ulid: str, beyond: int) -> None:
         try:
@@ -195,6 +209,11 @@ class StoreMachine(RuleBasedStateMachine):
     @rule(ulid=consumes(sessions))
     def forget(self, ulid: str) -> None:
         """Drop a session from the draw pool (it stays in the model and the store)."""
+
+    @invariant()
+    def timelines_agree(self) -> None:
+        for ulid, model in self.model.items():
+            assert list(self.store.replay(ulid)) == model.timeline
 
     @invariant()
     def sessions_agree(self) -> None:
