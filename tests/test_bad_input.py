@@ -235,6 +235,29 @@ CASES: list[Case] = [
     ("replay-after-neg", lambda w: w.store.replay(w.a, after_seq=-1), InvalidInput),
     ("replay-unknown", lambda w: list(w.store.replay(UNKNOWN)), SessionNotFound),
     ("replay-type", lambda w: w.store.replay(3.0), TypeError),  # type: ignore[arg-type]
+    # ---- lifecycle, search, summary, live tails
+    ("archive-type", lambda w: w.store.archive(5), TypeError),  # type: ignore[arg-type]
+    ("archive-unknown", lambda w: w.store.archive(UNKNOWN), SessionNotFound),
+    ("unarchive-unknown", lambda w: w.store.unarchive(UNKNOWN), SessionNotFound),
+    ("unarchive-bad", lambda w: w.store.unarchive("x"), InvalidInput),
+    ("delete-unknown", lambda w: w.store.delete(UNKNOWN), SessionNotFound),
+    ("delete-type", lambda w: w.store.delete(b"x"), TypeError),  # type: ignore[arg-type]
+    ("delete-has-forks", lambda w: w.store.delete(w.a), ZeroSessionError),
+    ("prune-type", lambda w: w.store.prune(older_than=5), TypeError),  # type: ignore[arg-type]
+    ("prune-negative", lambda w: w.store.prune(older_than=timedelta(-1)), InvalidInput),
+    ("search-type", lambda w: w.store.search(5), TypeError),  # type: ignore[arg-type]
+    ("search-limit-zero", lambda w: w.store.search("buy", limit=0), InvalidInput),
+    ("search-limit-type", lambda w: w.store.search("buy", limit="5"), TypeError),  # type: ignore[arg-type]
+    ("search-unknown", lambda w: w.store.search("buy", session=UNKNOWN), SessionNotFound),
+    ("search-syntax", lambda w: w.store.search('"unbalanced'), InvalidInput),
+    ("search-syntax-and", lambda w: w.store.search("buy AND"), InvalidInput),
+    ("search-surrogate", lambda w: w.store.search("\ud800"), InvalidInput),
+    ("summary-unknown", lambda w: w.store.summary(UNKNOWN), SessionNotFound),
+    ("summary-type", lambda w: w.store.summary(1), TypeError),  # type: ignore[arg-type]
+    ("follow-type", lambda w: w.store.follow(1), TypeError),  # type: ignore[arg-type]
+    ("follow-after-neg", lambda w: w.store.follow(w.a, after_seq=-1), InvalidInput),
+    ("list-cwd-type", lambda w: w.store.list_sessions(cwd=5), TypeError),  # type: ignore[arg-type]
+    ("list-meta-type", lambda w: w.store.list_sessions(meta=[1]), TypeError),  # type: ignore[arg-type]
     # ---- labels
     ("label-empty", lambda w: w.store.label(w.a, ""), InvalidInput),
     ("label-space", lambda w: w.store.label(w.a, "pre cpi"), InvalidInput),

@@ -36,6 +36,7 @@ __all__ = [
     "SearchHit",
     "catch_up",
     "change_mark",
+    "check_query",
     "forget_session",
     "has_pending",
     "prepare_query",
@@ -209,6 +210,17 @@ SELECT s.ulid, e.seq, e.at_ms, e.kind, snippet(event_search, 0, ?, ?, '…', ?)
  ORDER BY event_search.rowid DESC
  LIMIT ?
 """
+
+
+def check_query(conn: apsw.Connection, match: str) -> None:
+    """InvalidInput unless ``match`` is a valid FTS5 query.
+
+    It only reads, so ``Store.search`` refuses a bad query before it indexes anything.
+    """
+    try:
+        fetch_all(conn, "SELECT 1 FROM event_search WHERE event_search MATCH ? LIMIT 1", (match,))
+    except apsw.SQLError as exc:
+        raise InvalidInput(f"not a valid search query {match!r}: {exc}") from exc
 
 
 def _as_blobs(sql: str, snippet: str) -> str:

@@ -1012,6 +1012,10 @@ class Store:
         ):
             raise TypeError("marks must be a (before, after) tuple of two str")
         ulid = self._ulid_of(session) if session is not None else None
+        with self._reading() as conn:  # refuse bad input before indexing writes anything
+            _search.check_query(conn, match)
+            if ulid is not None:
+                self._position(conn, ulid)
         self._catch_up_search()
         with self._reading() as conn:
             session_id = self._position(conn, ulid)[0] if ulid is not None else None
