@@ -25,7 +25,7 @@ the file's.  A milestone is written when it is new or the file's copy is newer.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import apsw
@@ -407,13 +407,35 @@ class _Importer:
                 raise InvalidInput(f"label {name!r} names a missing session {value}")
 
 
+def _decoded(lines: Iterable[str], source: str) -> Iterator[str]:
+    """The lines, with a file that is not UTF-8 reported as InvalidInput."""
+    iterator = iter(lines)
+    number = 0
+    while True:
+        number += 1
+        try:
+            line = next(iterator)
+        except StopIteration:
+            return
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"{source}:{number}: not UTF-8 text ({exc.reason})") from exc
+        yield line
+
+
+_HANDLERS: dict[object, Callable[[_Importer, dict[str, Any], str], None]] = {
+    "event": _Importer.event,
+    "session": _Importer.session,
+    "milestone": _Importer.milestone,
+}
+
+
 def import_from(
     conn: apsw.Connection, lines: Iterable[str], *, max_event_bytes: int, source: str
 ) -> TransferCounts:
     """Apply an export's lines; call inside one write transaction.  Raises InvalidInput."""
     importer = _Importer(conn, max_event_bytes)
     header_seen = False
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(_decoded(lines, source), start=1):
         if not raw.strip():
             continue
         where = f"{source}:{number}"
@@ -430,14 +452,16 @@ def import_from(
             if record.get("format") != FORMAT:
                 raise InvalidInput(f"{where}: export format {record.get('format')!r} is unknown")
             header_seen = True
-        elif kind == "event":
-            importer.event(record, where)
-        elif kind == "session":
-            importer.session(record, where)
-        elif kind == "milestone":
-            importer.milestone(record, where)
         else:
-            raise InvalidInput(f"{where}: unknown line type {kind!r}")
+            handler = _HANDLERS.get(kind)
+            if handler is None:
+                raise InvalidInput(f"{where}: unknown line type {kind!r}")
+            try:
+                handler(importer, record, where)
+            except InvalidInput as exc:
+                if str(exc).startswith(where):
+                    raise
+                raise InvalidInput(f"{where}: {exc}") from exc
     if not header_seen:
         raise InvalidInput(f"{source}: empty file, not a zero-session export")
     importer.finish()

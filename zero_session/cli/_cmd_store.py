@@ -94,11 +94,8 @@ def import_command(state: State, file: Path) -> None:
         handle = sys.stdin if str(file) == "-" else file.open(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot read {file}: {exc.strerror}") from exc
-    try:
-        with handle, state.open(write=True, create=True) as store:
-            counts = store.import_(handle, source=str(file))
-    except UnicodeDecodeError as exc:
-        raise UserError(f"{file} is not UTF-8 text: {exc.reason}") from exc
+    with handle, state.open(write=True, create=True) as store:
+        counts = store.import_(handle, source=str(file))
     if state.out.json:
         state.out.document(_counts(counts))
     else:

@@ -2,18 +2,21 @@
 
 Commands that only read open the store with ``readonly=True``: they never create a
 file (a mistyped ``--db`` is reported, not created), never take the write lock, and work
-on a file the user may not write.  Commands that write open it normally; only ``import``
-and ``demo`` may create a new store.
+on a file the user may not write.  A file from an older zero_session is upgraded once
+by a normal open first, because a read-only connection cannot migrate it.  Commands
+that write open it normally; only ``import`` and ``demo`` may create a new store.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from ..errors import StorageError
 from ..store import Store, default_path
 from ._output import Output
 
@@ -54,7 +57,19 @@ class State:
             raise UserError(
                 f"no store at {path} (nothing recorded there yet; check --db or $ZERO_SESSION_DB)"
             )
-        return Store.open(path, readonly=not write, busy_timeout_ms=self.busy_timeout_ms)
+        timeout = self.busy_timeout_ms
+        if write:
+            return Store.open(path, busy_timeout_ms=timeout)
+        try:
+            return Store.open(path, readonly=True, busy_timeout_ms=timeout)
+        except StorageError as exc:
+            # Only a plain StorageError (not NotAStore, SchemaTooNew, StoreLocked...):
+            # a file written by an older zero_session, whose schema a read-only
+            # connection cannot upgrade.  Upgrade it once, then read as usual.
+            if type(exc) is not StorageError or not os.access(path, os.W_OK):
+                raise
+            Store.open(path, busy_timeout_ms=timeout).close()
+            return Store.open(path, readonly=True, busy_timeout_ms=timeout)
 
 
 def _merge_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
