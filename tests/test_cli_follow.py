@@ -142,9 +142,7 @@ with Store.open(sys.argv[1]) as store:
 """
 
 
-def test_backup_is_consistent_while_another_process_writes(
-    db_path: Path, tmp_path: Path
-) -> None:
+def test_backup_is_consistent_while_another_process_writes(db_path: Path, tmp_path: Path) -> None:
     env = cli_env(db_path)
     writer = _spawn([sys.executable, "-c", _BUSY_WRITER, str(db_path)], env)
     assert writer.stdin is not None and writer.stdout is not None
