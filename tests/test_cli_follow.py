@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -118,6 +119,16 @@ def test_tail_follow_json_lines(db_path: Path, started: str) -> None:
     docs = [json.loads(line) for line in lines]
     assert [d["seq"] for d in docs] == [1, 2, 3, 4, 5]
     assert docs[4]["text"] == "live 3" and docs[4]["session"] == started
+
+
+def test_ctrl_c_stops_following_quietly(db_path: Path, started: str) -> None:
+    follower = _spawn([str(SCRIPT), "replay", started, "-f"], cli_env(db_path))
+    assert follower.stdout is not None and follower.stderr is not None
+    printed = Lines(follower.stdout)
+    assert "before 1" in (printed.next() or "") and "before 2" in (printed.next() or "")
+    follower.send_signal(signal.SIGINT)
+    assert follower.wait(timeout=WAIT_S) == 0
+    assert follower.stderr.read() == ""
 
 
 def test_follow_of_an_ended_session_prints_and_stops(db_path: Path, started: str) -> None:

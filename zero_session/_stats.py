@@ -89,7 +89,7 @@ _TIMELINE_KINDS = """
 WITH RECURSIVE chain(id, parent_id, lo, hi) AS (
     SELECT id, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
     UNION ALL
-    SELECT p.id, p.parent_id, p.fork_seq, c.lo
+    SELECT p.id, p.parent_id, p.fork_seq, min(c.lo, c.hi)
       FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
 )
 SELECT e.kind, count(*) AS n

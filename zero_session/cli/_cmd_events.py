@@ -9,6 +9,7 @@ JSON object per line (JSON Lines), since a stream cannot be one array.
 from __future__ import annotations
 
 import itertools
+import sys
 import time
 from collections.abc import Iterable, Iterator
 
@@ -59,7 +60,20 @@ def follow_events(store: Store, ulid: str, after_seq: int) -> Iterator[Event]:
 
 
 def print_events(out: Output, events: Iterable[Event], *, stream: bool) -> None:
-    """Print events: a JSON array, JSON lines when streaming, or text lines."""
+    """Print events: a JSON array, JSON lines when streaming, or text lines.
+
+    Ctrl-C ends a stream normally (it is how one stops following), not as an error.
+    """
+    if stream:
+        try:
+            _print_events(out, events, stream=True)
+        except KeyboardInterrupt:
+            sys.stdout.flush()
+        return
+    _print_events(out, events, stream=False)
+
+
+def _print_events(out: Output, events: Iterable[Event], *, stream: bool) -> None:
     if out.json and not stream:
         out.document([event_doc(e) for e in events])
         return
