@@ -147,15 +147,17 @@ def _cycles(conn: apsw.Connection) -> Iterator[Problem]:
 
 
 def _labels(conn: apsw.Connection) -> Iterator[Problem]:
+    # Keys typed into the sqlite3 shell may be invalid UTF-8: read them as bytes.
     rows = conn.execute(
-        "SELECT m.key, m.value FROM milestones AS m "
+        "SELECT CAST(m.key AS BLOB), CAST(m.value AS BLOB) FROM milestones AS m "
         "WHERE m.key >= ? AND m.key < ? "
         "AND NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.ulid = m.value)",
         (LABEL_PREFIX, LABEL_PREFIX[:-1] + "/"),
     )
     for key, value in rows:
-        name = str(key)[len(LABEL_PREFIX) :]
-        yield Problem("label", str(value), f"label {name!r} names a session that does not exist")
+        name = bytes(key).decode("utf-8", "replace")[len(LABEL_PREFIX) :]
+        target = bytes(value).decode("utf-8", "replace")
+        yield Problem("label", target, f"label {name!r} names a session that does not exist")
 
 
 def _purge_leftovers(conn: apsw.Connection) -> Iterator[Problem]:

@@ -65,8 +65,11 @@ def canonical_cwd(path: str | os.PathLike[str] | None) -> str:
         path = os.getcwd()
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"cwd must be a path, not {type(path).__name__}")
-    resolved = os.path.realpath(os.fspath(path))
-    return os.fsencode(resolved).decode("utf-8", "replace")
+    try:
+        raw = os.fsencode(os.path.realpath(os.fspath(path)))
+    except ValueError as exc:  # a NUL, or a lone surrogate: no file name holds those
+        raise InvalidInput(f"cwd {path!r} is not a possible path ({exc})") from exc
+    return raw.decode("utf-8", "replace")
 
 
 def compute_status(row: SessionRow, now_ms: int) -> Status:
@@ -121,8 +124,13 @@ _BLOB_TEXT = (
 )
 
 
+_LABELS = "group_concat(substr(m.key, 15), char(31))"
+
+
 def _fetch(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[SessionRow]:
-    blob_sql = sql.replace("s.cli_version, s.engine_base_url, s.cwd, s.meta", _BLOB_TEXT, 1)
+    blob_sql = sql.replace(
+        "s.cli_version, s.engine_base_url, s.cwd, s.meta", _BLOB_TEXT, 1
+    ).replace(_LABELS, f"CAST({_LABELS} AS BLOB)", 1)
     return fetch_all(conn, sql, params, blob_sql=blob_sql)
 
 

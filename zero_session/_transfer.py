@@ -419,6 +419,8 @@ def _decoded(lines: Iterable[str], source: str) -> Iterator[str]:
             return
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"{source}:{number}: not UTF-8 text ({exc.reason})") from exc
+        if not isinstance(line, str):
+            raise TypeError(f"{source}:{number}: lines must be str, not {type(line).__name__}")
         yield line
 
 

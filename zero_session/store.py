@@ -101,11 +101,16 @@ def default_path() -> Path:
     return Path(state_home) / "zero-session" / "sessions.db"
 
 
+_MAX_SQLITE_INT = 2**63 - 1
+
+
 def _check_int(value: object, name: str, *, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if value < minimum:
         raise InvalidInput(f"{name} must be ≥ {minimum}, got {value}")
+    if value > _MAX_SQLITE_INT:  # SQLite integers are 64-bit
+        raise InvalidInput(f"{name} must be ≤ {_MAX_SQLITE_INT}, got {value}")
     return value
 
 
@@ -141,6 +146,15 @@ def _create_private_file(path: Path) -> None:
     except FileExistsError:
         return
     os.close(fd)
+
+
+def _not_utf8(text: str) -> bool:
+    """Whether ``text`` cannot be UTF-8 (SQLite takes file names as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _immutable_uri(path: Path) -> str | None:
@@ -216,6 +230,8 @@ class Store:
         _check_int(busy_timeout_ms, "busy_timeout_ms")
         _check_int(max_event_bytes, "max_event_bytes", minimum=1)
         target = Path(path).expanduser() if path is not None else default_path()
+        if "\x00" in str(target) or _not_utf8(str(target)):
+            raise InvalidInput(f"path {str(target)!r} is not a possible SQLite file name")
         if target.is_dir():
             raise StorageError(f"{target} is a directory, not a database file")
         uri = None
@@ -1066,6 +1082,8 @@ class Store:
         labels.  One read transaction: a consistent snapshot while others write.  The
         format is described in ``zero_session/_transfer.py``.  Raises SessionNotFound.
         """
+        if not callable(getattr(out, "write", None)):
+            raise TypeError(f"out must have a write(str) method, not {type(out).__name__}")
         ulids = None if sessions is None else [self._ulid_of(s) for s in sessions]
         with self._reading() as conn:
             conn.execute("BEGIN")
