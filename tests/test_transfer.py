@@ -166,3 +166,16 @@ def test_text_typed_into_the_shell_travels_verbatim(tmp_path: Path) -> None:
     with Store.open(tmp_path / "b.db") as copy:
         copy.import_(text.splitlines())
     assert _dump(tmp_path / "b.db") == _dump(path)
+
+
+def test_one_record_is_one_line_whatever_the_text(tmp_path: Path) -> None:
+    tricky = "a\nb\rc\x85d\u2028e\u2029f\x1cg\x0bh"
+    with Store.open(tmp_path / "a.db") as store:
+        session = store.start(cli_version=tricky)
+        store.append(session, "system", tricky, data={tricky: tricky})
+        text = _export(store)
+    assert len(text.splitlines()) == 3  # header, session, event
+    with Store.open(tmp_path / "b.db") as copy:
+        copy.import_(text.splitlines())
+        assert [e.text for e in copy.replay(session.ulid)] == [tricky]
+        assert copy.get(session.ulid).cli_version == tricky

@@ -79,8 +79,14 @@ class TransferCounts:
     milestones: int = 0
 
 
+# Characters that str.splitlines() (and some editors) treat as line breaks but JSON
+# leaves raw inside strings: escaped, so one record is always exactly one line.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def _line(obj: dict[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return text.translate(_LINE_BREAKS) + "\n"
 
 
 def _decode_json(raw: str | None) -> tuple[bool, Any]:
