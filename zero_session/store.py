@@ -138,9 +138,18 @@ def _create_private_file(path: Path) -> None:
     """Create the database file (and its folder) readable by the owner only.
 
     SQLite gives the ``-wal`` and ``-shm`` files the permissions of the database file.
+    Every missing folder is created 0700 (``mkdir(parents=True)`` would give the
+    intermediate ones the umask's default, 0777 under umask 0).  Existing files and
+    folders keep their permissions.
     """
-    if not path.parent.exists():
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    missing: list[Path] = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
     try:
         fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
