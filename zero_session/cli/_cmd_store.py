@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -34,6 +33,8 @@ def _describe(counts: TransferCounts) -> str:
 @contextlib.contextmanager
 def _atomic_output(path: Path) -> Iterator[IO[str]]:
     """A text file that appears at ``path`` only once completely written."""
+    import tempfile  # only here: it costs a few ms of every command's start-up
+
     target = path.expanduser()
     try:
         fd, temp = tempfile.mkstemp(dir=target.parent or Path("."), prefix=f".{target.name}.")
