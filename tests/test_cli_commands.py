@@ -233,6 +233,7 @@ def test_share_is_one_json_document(sample: Sample) -> None:
     assert [e["seq"] for e in doc["events"]] == [1, 2, 3, 4]
     assert doc["events"][3]["text"] == LONG
     assert [e["seq"] for e in run(sample.db, "share", "pre-cpi", "-n", "1").json()["events"]] == [4]
+    assert run(sample.db, "share", "pre-cpi", "--json").json()["session"]["ulid"] == sample.main
 
 
 def test_stats(sample: Sample) -> None:

@@ -106,6 +106,7 @@ def import_command(state: State, file: Path) -> None:
 @click.command("share")
 @click.argument("needle")
 @click.option("-n", "--tail", type=click.IntRange(min=0), help="Only the last N events.")
+@json_option
 @click.pass_obj
 def share_command(state: State, needle: str, tail: int | None) -> None:
     """One JSON document of NEEDLE's metadata and timeline, to paste into a bug report."""
