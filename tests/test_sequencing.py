@@ -174,3 +174,73 @@ def test_ended_session_refuses_appends_and_keeps_its_seqs(store: Store) -> None:
     with pytest.raises(SessionEnded):
         store.append_many(session, [("system", "b")])
     assert store.get(session).last_seq == 1
+
+
+_OPTIMISTIC_WRITER = """
+import sys
+from zero_session import SeqConflict, Store
+path, ulid, wanted, worker = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+with Store.open(path, busy_timeout_ms=60_000) as store:
+    print("ready", flush=True)
+    sys.stdin.readline()
+    done = conflicts = 0
+    while done < wanted:
+        last = store.get(ulid).last_seq
+        try:
+            ev = store.append(ulid, "command", f"{worker}-{done}", expected_seq=last)
+        except SeqConflict as exc:
+            assert exc.expected == last and exc.actual > last
+            conflicts += 1
+            continue
+        assert ev.seq == last + 1
+        print(ev.seq, flush=True)
+        done += 1
+"""
+
+
+@pytest.mark.slow
+def test_optimistic_appends_from_processes_each_land_once(
+    open_store: Callable[..., Store], db_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    """Writers that read last_seq and append with expected_seq retry on SeqConflict; no
+    append is lost or doubled, and every successful one got exactly the seq it expected."""
+    store = open_store()
+    session = store.start()
+    wanted = 25
+    workers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _OPTIMISTIC_WRITER,
+                str(db_path),
+                session.ulid,
+                str(wanted),
+                f"w{i}",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=subprocess_env,
+        )
+        for i in range(3)
+    ]
+    try:
+        for w in workers:
+            assert w.stdout is not None and w.stdout.readline() == "ready\n"
+        for w in workers:
+            assert w.stdin is not None
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        outputs = [w.communicate(timeout=120)[0] for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+    assert [w.returncode for w in workers] == [0, 0, 0]
+    acknowledged = [int(seq) for out in outputs for seq in out.split()]
+    assert len(acknowledged) == 3 * wanted
+    assert_gapless(store, session.ulid, acknowledged)
+    texts = [e.text for e in store.replay(session.ulid)]
+    for i in range(3):
+        assert [t for t in texts if t.startswith(f"w{i}-")] == [f"w{i}-{n}" for n in range(wanted)]

@@ -552,3 +552,63 @@ def test_invalid_utf8_from_the_shell_reads_back_replaced(store: Store, db_path: 
     assert store.milestones("k")[0].value == "\ufffd"
     # The store keeps appending after the repaired rows.
     assert store.append(u, "system", "after").seq == 4
+
+
+# ------------------------------------------------------------- liveness edge cases
+
+_EXITER = """
+import sys
+from zero_session import Store
+with Store.open(sys.argv[1]) as store:
+    print(store.start().ulid, flush=True)
+"""
+
+
+def test_an_exited_but_unreaped_writer_is_not_live(
+    store: Store, db_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _EXITER, str(db_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=subprocess_env,
+    )
+    try:
+        assert child.stdout is not None
+        ulid = child.stdout.readline().strip()
+        # Wait for the exit but leave the child a zombie: its pid still exists.
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)
+        assert Path(f"/proc/{child.pid}").exists()
+        assert store.get(ulid).status is Status.INTERRUPTED
+    finally:
+        child.wait()
+    assert store.get(ulid).status is Status.INTERRUPTED
+
+
+def test_a_live_pid_with_another_start_token_is_not_the_writer(
+    store: Store, db_path: Path, holder: Callable[..., tuple]
+) -> None:
+    """A pid reused by an unrelated process does not make the session live."""
+    child, ulid = holder()
+    assert store.get(ulid).status is Status.LIVE
+    result = _sqlite3(
+        db_path, f"UPDATE sessions SET writer_token = 'another-boot:1' WHERE ulid = '{ulid}'"
+    )
+    assert result.returncode == 0, result.stderr
+    assert store.get(ulid).status is Status.INTERRUPTED
+    assert store.resume(ulid).previous_status is Status.INTERRUPTED  # no SessionBusy
+    release(child)
+
+
+def test_a_writer_on_another_host_cannot_be_seen(store: Store, db_path: Path) -> None:
+    session = store.start()
+    result = _sqlite3(
+        db_path,
+        f"UPDATE sessions SET writer_host = 'elsewhere.example' WHERE ulid = '{session.ulid}'",
+    )
+    assert result.returncode == 0, result.stderr
+    assert store.get(session).status is Status.INTERRUPTED
+    resumed = store.resume(session.ulid)
+    assert any("elsewhere.example" in w for w in resumed.warnings)
+    assert store.get(session).writer_host != "elsewhere.example"
+    assert store.get(session).status is Status.LIVE
