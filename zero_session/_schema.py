@@ -53,15 +53,18 @@ class Migration:
 
 
 def _migrations_folder() -> Traversable:
-    # Imported here: importlib.resources pulls in tempfile, shutil and the compression
-    # modules (~5 ms), paid only when a store is opened, not by `import zero_session`.
+    here = Path(__file__).resolve().parent
+    for folder in (
+        here / "migrations",  # an installed wheel ships them inside the package
+        here.parent / "migrations",  # a source checkout or editable install
+    ):
+        if folder.is_dir():
+            return folder
+    # Anything else (a zipped install): ask importlib.resources, imported only here since
+    # it pulls in tempfile, shutil and the compression modules (~5 ms).
     from importlib import resources
 
-    packaged = resources.files("zero_session") / "migrations"
-    if packaged.is_dir():
-        return packaged
-    # A source checkout or editable install: the top-level folder beside the package.
-    return Path(__file__).resolve().parent.parent / "migrations"
+    return resources.files("zero_session") / "migrations"
 
 
 @cache
