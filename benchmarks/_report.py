@@ -189,6 +189,7 @@ def plot(path: Path, scales: Sequence[Scale]) -> bool:
         left.plot(sizes, [v * 1e6 for v in values], marker="o", label=label)
     left.set_xscale("log")
     left.set_yscale("log")
+    left.set_ylim(1, 10_000)
     left.set_xlabel("events in the file")
     left.set_ylabel("µs per operation")
     left.set_title("flat: cost does not grow with the file")

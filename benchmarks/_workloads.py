@@ -40,7 +40,8 @@ class Config:
     quick: bool
     rounds: int
     single_n: dict[str, int]
-    batch_n: int
+    batch_n: dict[str, int]
+    write_rounds: dict[str, int]
     replay_events: int
     list_sessions: int
     fork_events: int
@@ -55,8 +56,9 @@ class Config:
             return cls(
                 quick=True,
                 rounds=3,
-                single_n={"full": 60, "normal": 300},
-                batch_n=8,
+                single_n={"full": 20, "normal": 300},
+                batch_n={"full": 5, "normal": 8},
+                write_rounds={"full": 6, "normal": 3},
                 replay_events=20_000,
                 list_sessions=10_000,
                 fork_events=100_000,
@@ -66,9 +68,10 @@ class Config:
             )
         return cls(
             quick=False,
-            rounds=5,
-            single_n={"full": 200, "normal": 1000},
-            batch_n=20,
+            rounds=7,
+            single_n={"full": 25, "normal": 1000},
+            batch_n={"full": 8, "normal": 20},
+            write_rounds={"full": 25, "normal": 7},
             replay_events=100_000,
             list_sessions=100_000,
             fork_events=1_000_000,
@@ -133,7 +136,10 @@ def single_append(
     }
     for peer in others:
         ops[peer.name] = lambda peer=peer: peer.append(item)  # type: ignore[misc]
-    timings = compare(ops, rounds=cfg.rounds, number=cfg.single_n[durability])
+    # fsync latency varies from one call to the next: with durability=full many short
+    # rounds, so that the best one is a run of undisturbed fsyncs.
+    rounds, number = cfg.write_rounds[durability], cfg.single_n[durability]
+    timings = compare(ops, rounds=rounds, number=number)
     store.close()
     conn.close()
     for peer in others:
@@ -152,7 +158,8 @@ def batch_append(cfg: Config, work: Path, peers: list[type[Peer]], durability: s
     }
     for peer in others:
         ops[peer.name] = lambda peer=peer: peer.append_many(items)  # type: ignore[misc]
-    timings = compare(ops, rounds=cfg.rounds, number=cfg.batch_n)
+    rounds, number = cfg.write_rounds[durability], cfg.batch_n[durability]
+    timings = compare(ops, rounds=rounds, number=number)
     store.close()
     conn.close()
     for peer in others:
@@ -290,8 +297,8 @@ def fork(cfg: Config, path: Path, ulid: str, durability: str) -> list[Result]:
             ZS: lambda: store.fork(ulid),
             RAW: lambda: _raw.fork(conn, ulid, _build.ulid_at(clock() // 1_000_000), 0),
         },
-        rounds=cfg.rounds,
-        number=20 if durability == "full" else 100,
+        rounds=cfg.write_rounds[durability],
+        number=10 if durability == "full" else 100,
     )
     store.close()
     conn.close()
@@ -436,33 +443,39 @@ def _writer(store: Store, ulid: str, barrier: threading.Barrier, events: int) ->
         store.append(ulid, "prompt", TEXT, data=DATA)
 
 
+def _threaded_run(work: Path, threads: int, events: int) -> tuple[float, int]:
+    """(seconds, commits) for ``threads`` threads appending ``events`` events each."""
+    path = work / f"threads-{threads}.db"
+    _build.create(path)
+    store = Store.open(path, durability="full")
+    sessions = [store.start().ulid for _ in range(threads)]
+    commits_before = store._committer.commits
+    barrier = threading.Barrier(threads + 1)
+    workers = [threading.Thread(target=_writer, args=(store, u, barrier, events)) for u in sessions]
+    for w in workers:
+        w.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    commits = store._committer.commits - commits_before
+    store.close()
+    return elapsed, commits
+
+
 def group_commit(cfg: Config, work: Path) -> list[Result]:
     """Durable appends from 1, 2, 4, 8 threads sharing one Store (each thread its own
-    session); events/s and how many commits (fsyncs) carried them."""
+    session): events/s and how many commits (fsyncs) carried them; best of a few runs."""
+    best: dict[int, tuple[float, int]] = {}
+    for _ in range(2 if cfg.quick else 3):
+        for threads in cfg.thread_counts:
+            elapsed, commits = _threaded_run(work, threads, cfg.thread_events)
+            if threads not in best or elapsed < best[threads][0]:
+                best[threads] = (elapsed, commits)
     results = []
-    for threads in cfg.thread_counts:
-        path = work / f"threads-{threads}.db"
-        _build.create(path)
-        store = Store.open(path, durability="full")
-        sessions = [store.start().ulid for _ in range(threads)]
-        committer = getattr(store, "_committer", None)
-        commits_before = getattr(committer, "commits", 0)
-        barrier = threading.Barrier(threads + 1)
-
-        workers = [
-            threading.Thread(target=_writer, args=(store, u, barrier, cfg.thread_events))
-            for u in sessions
-        ]
-        for w in workers:
-            w.start()
-        barrier.wait()
-        start = time.perf_counter()
-        for w in workers:
-            w.join()
-        elapsed = time.perf_counter() - start
+    for threads, (elapsed, commits) in best.items():
         total = threads * cfg.thread_events
-        commits = getattr(committer, "commits", commits_before + total) - commits_before
-        store.close()
         results.append(
             Result(
                 f"durable appends, {threads} thread(s)",
@@ -508,7 +521,7 @@ def trigger_cost(cfg: Config, work: Path) -> list[Result]:
             for name in conns
         },
         rounds=cfg.rounds,
-        number=cfg.batch_n,
+        number=cfg.batch_n["normal"],
     )
     for conn in conns.values():
         conn.close()
