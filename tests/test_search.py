@@ -312,3 +312,21 @@ def test_check_reports_search_rows_without_an_event(sstore: Store, db_path: Path
     conn.close()
     problems = sstore.check().problems
     assert [(p.code, p.session) for p in problems] == [("search_orphan", session.ulid)]
+
+
+def test_session_search_skips_other_sessions_indexed_in_between(sstore: Store) -> None:
+    a = sstore.start()
+    b = sstore.start()
+    sstore.append(a, "prompt", "lychee 1")
+    sstore.search("lychee")
+    sstore.append(b, "prompt", "lychee 2")
+    sstore.search("lychee")
+    sstore.append(a, "prompt", "lychee 3")
+    assert [h.snippet for h in sstore.search("lychee", session=a)] == [
+        "[lychee] 3",
+        "[lychee] 1",
+    ]
+    assert [h.session for h in sstore.search("lychee", session=b)] == [b.ulid]
+    assert sstore.search("lychee", session=sstore.start()) == []
+    with pytest.raises(InvalidInput):
+        sstore.search('"open', session=sstore.start())

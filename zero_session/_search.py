@@ -193,23 +193,38 @@ SELECT s.ulid, e.seq, e.at_ms, e.kind, h.snippet
 
 # A session's timeline: every (session, seq range] segment through its ancestors; an
 # ancestor contributes only up to the lowest fork point below it, min(c.lo, c.hi).
-_TIMELINE_HITS = """
+_CHAIN = """
 WITH RECURSIVE chain(id, parent_id, lo, hi) AS (
     SELECT id, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
     UNION ALL
     SELECT p.id, p.parent_id, p.fork_seq, min(c.lo, c.hi)
       FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
 )
+"""
+# The search ids of a timeline's indexed events lie in this range; handing it to FTS5
+# as a rowid constraint skips the matches of every session indexed outside it.
+_TIMELINE_BOUNDS = (
+    _CHAIN
+    + """
+SELECT min(r.search_id), max(r.search_id)
+  FROM chain AS c
+  JOIN event_search_rows AS r ON r.session_id = c.id AND r.seq > c.lo AND r.seq <= c.hi
+"""
+)
+_TIMELINE_HITS = (
+    _CHAIN
+    + """
 SELECT s.ulid, e.seq, e.at_ms, e.kind, snippet(event_search, 0, ?, ?, '…', ?)
   FROM event_search
  CROSS JOIN event_search_rows AS r ON r.search_id = event_search.rowid
   JOIN chain AS c ON c.id = r.session_id AND r.seq > c.lo AND r.seq <= c.hi
   JOIN events AS e ON e.session_id = r.session_id AND e.seq = r.seq
   JOIN sessions AS s ON s.id = r.session_id
- WHERE event_search MATCH ?
+ WHERE event_search MATCH ? AND event_search.rowid BETWEEN ? AND ?
  ORDER BY event_search.rowid DESC
  LIMIT ?
 """
+)
 
 
 def check_query(conn: apsw.Connection, match: str) -> None:
@@ -245,9 +260,12 @@ def search(
         sql, blob_sql = _HITS, _as_blobs(_HITS, "h.snippet")
         params = [marks[0], marks[1], _SNIPPET_TOKENS, match, limit]
     else:
+        low, high = fetch_all(conn, _TIMELINE_BOUNDS, (session_id,))[0]
+        if low is None:
+            low = high = 0  # nothing indexed: still run the query, to check its syntax
         snippet = "snippet(event_search, 0, ?, ?, '…', ?)"
         sql, blob_sql = _TIMELINE_HITS, _as_blobs(_TIMELINE_HITS, snippet)
-        params = [session_id, marks[0], marks[1], _SNIPPET_TOKENS, match, limit]
+        params = [session_id, marks[0], marks[1], _SNIPPET_TOKENS, match, low, high, limit]
     try:
         rows = fetch_all(conn, sql, params, blob_sql=blob_sql)
     except apsw.SQLError as exc:
