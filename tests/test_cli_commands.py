@@ -16,6 +16,7 @@ from clirunner import SCRIPT, cli_env, run
 
 from zero_session import Store
 
+REPO = Path(__file__).resolve().parent.parent
 T0 = int(datetime(2026, 11, 21, 14, 0, tzinfo=UTC).timestamp() * 1000)
 LONG = "first line of a long prompt\n" + "x" * 300 + " end-of-long-text"
 
@@ -94,6 +95,30 @@ def test_list_options_and_json_before_or_after(sample: Sample) -> None:
     assert ulids("--since", docs[1]["started_at"]) == [sample.other, sample.fork]
     assert ulids("--since", "2030-01-01") == []
     assert ulids("--since", "5200w") == [sample.other, sample.fork, sample.main]
+
+
+def test_archived_sessions_only_on_request(sample: Sample) -> None:
+    with Store.open(sample.db) as store:
+        store.archive(sample.other)
+
+    def ulids(*args: str) -> list[str]:
+        return [d["ulid"] for d in run(sample.db, "list", "--json", *args).json()]
+
+    assert ulids() == [sample.fork, sample.main]
+    assert ulids("--all") == [sample.other, sample.fork, sample.main]
+    assert ulids("--status", "archived") == [sample.other]
+
+
+def test_a_store_from_an_older_version_is_upgraded_once(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    first = (REPO / "migrations" / "0001_initial.sql").read_text("utf-8")
+    script = f"{first}\nPRAGMA user_version = 1;\nPRAGMA application_id = {0x5A534553};\n"
+    subprocess.run(["sqlite3", str(db)], input=script, text=True, check=True)
+    assert run(db, "list", "--json").json() == []
+    version = subprocess.run(
+        ["sqlite3", str(db), "PRAGMA user_version"], capture_output=True, text=True, check=True
+    )
+    assert int(version.stdout) > 1
 
 
 def test_show_lists_parent_chain_and_kinds(sample: Sample) -> None:

@@ -179,7 +179,7 @@ def test_doctor_reports_problems_with_exit_1(db: Path) -> None:
     result = run(db, "doctor")
     assert result.code == 1
     assert "ghost" in result.out
-    assert result.err.splitlines() == [f"zero-session: 1 problems found in {db}"]
+    assert result.err.splitlines() == [f"zero-session: 1 problem found in {db}"]
     doc = run(db, "doctor", "--json").json()
     assert doc["ok"] is False and doc["problems"][0]["code"] == "label"
 

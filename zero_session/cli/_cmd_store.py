@@ -245,7 +245,8 @@ def doctor_command(state: State) -> None:
         for problem in report.problems:
             out.line(str(problem), "problem")
     if not report.ok:
-        raise UserError(f"{len(report.problems)} problems found in {state.path}")
+        count = len(report.problems)
+        raise UserError(f"{count} problem{'' if count == 1 else 's'} found in {state.path}")
 
 
 COMMANDS = (
