@@ -10,6 +10,7 @@ Each attempt starts from a copy of the same prepared file, so attempts are indep
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -242,3 +243,65 @@ def test_close_with_failing_checkpoint(fault_vfs: FaultVFS, db_path: Path) -> No
     with Store.open(db_path) as reopened:
         assert [e.text for e in reopened.replay(session.ulid)] == ["kept", "also kept"]
         assert reopened.check().ok
+
+
+def append_from_threads(
+    store: Store, ulid: str, threads: int, appends: int
+) -> tuple[list[str], list[BaseException]]:
+    """``threads`` threads released together, each appending ``appends`` events; returns
+    the acknowledged texts and the exceptions raised."""
+    acked: list[str] = []
+    failed: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def writer(name: str) -> None:
+        start.wait()
+        for number in range(appends):
+            text = f"{name}:{number}"
+            try:
+                store.append(ulid, "prompt", text)
+                acked.append(text)
+            except Exception as exc:
+                failed.append(exc)
+
+    pool = [threading.Thread(target=writer, args=(f"t{i}",)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return acked, failed
+
+
+@pytest.mark.parametrize("fault", ["write", "sync"])
+def test_faults_under_group_commit(
+    fault: str, fault_vfs: FaultVFS, base_file: tuple[Path, str], tmp_path: Path
+) -> None:
+    """Threads appending at once share transactions (group commit).  A fault fails the
+    whole batch it hits: each thread gets StorageError or its event, and the file holds
+    exactly the acknowledged events, gapless."""
+    base, ulid = base_file
+    work = tmp_path / "work.db"
+    threads, appends = 4, 3
+    total_failed = 0
+    for nth in range(1, 7):
+        shutil.copyfile(base, work)
+        store = Store.open(work, vfs=fault_vfs.name)
+        fault_vfs.plan.arm(fault, nth)
+        try:
+            acked, failed = append_from_threads(store, ulid, threads, appends)
+        finally:
+            fault_vfs.plan.disarm()
+        try:
+            for exc in failed:
+                assert_clean_storage_error(exc)
+            assert len(acked) + len(failed) == threads * appends
+            assert bool(failed) == bool(fault_vfs.plan.fired)
+            own = [e.text for e in store.replay(ulid)][3:]
+            assert sorted(own) == sorted(acked)
+            assert integrity(work) == [("ok",)]
+            assert store.check().ok
+            store.append(ulid, "prompt", "after")
+        finally:
+            store.close()
+        total_failed += len(failed)
+    assert total_failed > 0
