@@ -174,8 +174,11 @@ def test_lock_held_past_busy_timeout_is_store_locked(
         assert time.monotonic() - started < 10  # loose: the timeout is 0.15 s
         with pytest.raises(StoreLocked):
             writer.label(session, "blocked")
+        # Opening a store meanwhile needs no write lock (the schema is up to date).
+        late = open_store(busy_timeout_ms=150)
+        late_readonly = open_store(readonly=True, busy_timeout_ms=150)
         # Readers do not wait for the writer and never see its uncommitted row.
-        for store in (writer, reader, readonly):
+        for store in (writer, reader, readonly, late, late_readonly):
             assert [e.text for e in store.replay(session)] == ["before"]
             assert store.get_milestone("holder") is None
             assert len(store.list_sessions()) == 1
