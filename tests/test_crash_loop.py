@@ -116,3 +116,48 @@ def test_writer_killed_twenty_times(tmp_path: Path, subprocess_env: dict[str, st
                 range(1, stored_session.last_seq + 1)
             )
     assert sum(len(v) for v in acked.values()) > ROUNDS
+
+
+OPENER = r"""
+import sys
+from pathlib import Path
+from zero_session import Store
+
+folder = Path(sys.argv[1])
+number = 0
+while True:
+    with Store.open(folder / f"{number}.db") as store:
+        store.start(cwd="/")
+    print(number, flush=True)
+    number += 1
+"""
+
+
+@pytest.mark.slow
+def test_killed_while_creating_files(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
+    """A child creates (and migrates) new files back to back and is killed after a random
+    number of them, so the kill lands at a random point of creating the next one: every
+    file it left opens afterwards, sound and with the whole schema."""
+    rng = random.Random(2026)
+    for round_number in range(5):
+        folder = tmp_path / f"round-{round_number}"
+        folder.mkdir()
+        child = subprocess.Popen(
+            [PYTHON, "-c", OPENER, str(folder)],
+            env=subprocess_env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None
+        for _ in range(rng.randrange(1, 15)):
+            assert child.stdout.readline()
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        for path in sorted(folder.glob("*.db")):
+            conn = apsw.Connection(str(path))
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+            conn.close()
+            with Store.open(path) as store:
+                assert store.check().ok
+                store.append(store.start(cwd="/"), "prompt", "works")
