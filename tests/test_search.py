@@ -330,3 +330,29 @@ def test_session_search_skips_other_sessions_indexed_in_between(sstore: Store) -
     assert sstore.search("lychee", session=sstore.start()) == []
     with pytest.raises(InvalidInput):
         sstore.search('"open', session=sstore.start())
+
+
+def test_search_plans_let_fts5_order_and_drive(sstore: Store, db_path: Path) -> None:
+    sstore.append(sstore.start(), "prompt", "olive")
+    sstore.search("olive")
+    conn = apsw.Connection(str(db_path), flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        hits_plan = [
+            str(row[-1])
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN " + _search._HITS, ("[", "]", 16, "olive", 20)
+            )
+        ]
+        scoped_plan = [
+            str(row[-1])
+            for row in conn.execute(
+                "EXPLAIN QUERY PLAN " + _search._TIMELINE_HITS,
+                (1, "[", "]", 16, "olive", 0, 10, 20),
+            )
+        ]
+    finally:
+        conn.close()
+    # Newest first comes from FTS5's own rowid order, never from sorting every match.
+    assert not any("TEMP B-TREE" in step for step in hits_plan + scoped_plan)
+    scans = [step for step in scoped_plan if step.startswith("SCAN")]
+    assert scans[-1].startswith("SCAN event_search VIRTUAL TABLE")  # FTS5 drives the join
