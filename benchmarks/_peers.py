@@ -222,6 +222,37 @@ class EventSourcing(Peer):
         self._datastore.close()
 
 
+class ZeroAgents(OpenAIAgents):
+    """zero_session behind the same async Agents ``Session`` API (our adapter,
+    ``zero_session.adapters.openai_agents``), for a like-for-like comparison with
+    ``SQLiteSession``.  Replay uses a fresh session object each time, so it reads the
+    whole log instead of the adapter's cached fold."""
+
+    name = "zero_session (Agents API)"
+    module = "zero_session.adapters.openai_agents"
+
+    def __init__(self, path: Path, durability: str) -> None:
+        from zero_session import Store
+        from zero_session.adapters.openai_agents import ZeroAgentsSession
+
+        self._make = ZeroAgentsSession
+        self._store = Store.open(path, durability=durability)  # type: ignore[arg-type]
+        self._loop = asyncio.new_event_loop()
+        self._session = ZeroAgentsSession("bench", self._store)
+
+    def replay(self) -> list[Any]:
+        return list(self._run(self._make("bench", self._store).get_items()))
+
+    def set_synchronous(self, level: str) -> None:
+        conn = self._store._conn
+        assert conn is not None
+        conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[level]}")
+
+    def close(self) -> None:
+        self._store.close()
+        self._loop.close()
+
+
 PEERS: tuple[type[Peer], ...] = (OpenAIAgents, LangGraph, EventSourcing)
 
 

@@ -437,6 +437,49 @@ def cli_list(cfg: Config, files: ListFile) -> list[Result]:
     )
 
 
+def agents_api(cfg: Config, work: Path, durability: str) -> list[Result]:
+    """The OpenAI Agents SDK's ``SQLiteSession`` against zero_session's adapter of the
+    same async ``Session`` API: both pay the same event loop and thread-pool hops."""
+    from _peers import OpenAIAgents, ZeroAgents
+
+    sides = {
+        ZS: ZeroAgents(work / f"agents-zs-{durability}.db", durability),
+        "openai-agents": OpenAIAgents(work / f"agents-sdk-{durability}.db", durability),
+    }
+    item = ("prompt", TEXT, DATA)
+    items = [("prompt", f"{TEXT} #{i}", DATA if i % 2 else None) for i in range(BATCH)]
+    rounds, number = cfg.write_rounds[durability], cfg.single_n[durability]
+    single = compare(
+        {name: (lambda side=side: side.append(item)) for name, side in sides.items()},
+        rounds=rounds,
+        number=number,
+    )
+    batch = compare(
+        {name: (lambda side=side: side.append_many(items)) for name, side in sides.items()},
+        rounds=cfg.write_rounds[durability],
+        number=cfg.batch_n[durability],
+    )
+    results = _results("Agents API: add_items([1])", single, durability=durability, per="event")
+    results += _results(f"Agents API: add_items([{BATCH}])", batch, durability=durability, n=BATCH)
+    for side in sides.values():
+        side.close()
+    if durability == "normal":
+        n = cfg.replay_events
+        readers = {
+            ZS: ZeroAgents(work / "agents-zs-replay.db", "normal"),
+            "openai-agents": OpenAIAgents(work / "agents-sdk-replay.db", "normal"),
+        }
+        for side in readers.values():
+            side.fill(n, batch=1000)
+        timings = compare(
+            {name: side.replay for name, side in readers.items()}, rounds=cfg.rounds, number=1
+        )
+        results += _results(f"Agents API: get_items() of {n:,}", timings, per="replay", n=n)
+        for side in readers.values():
+            side.close()
+    return results
+
+
 def _writer(store: Store, ulid: str, barrier: threading.Barrier, events: int) -> None:
     barrier.wait()
     for _ in range(events):

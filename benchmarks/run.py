@@ -31,7 +31,7 @@ from _peers import available
 import zero_session
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("writes", "reads", "open", "process", "threads", "triggers", "scaling")
+SECTIONS = ("writes", "reads", "agents", "open", "process", "threads", "triggers", "scaling")
 
 
 def _meta(cfg: w.Config, missing: dict[str, str]) -> dict[str, Any]:
@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[w.Result] = []
     threads: list[w.Result] = []
     triggers: list[w.Result] = []
+    agents: list[w.Result] = []
     scales: list[_scaling.Scale] = []
     try:
         if "writes" in sections:
@@ -101,6 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             for durability in ("full", "normal"):
                 results += _step(
                     f"fork, {durability}", lambda d=durability: w.fork(cfg, fork_path, fork_ulid, d)
+                )
+        if "agents" in sections and "openai-agents" in peer_names:
+            for durability in ("full", "normal"):
+                agents += _step(
+                    f"Agents API, {durability}", lambda d=durability: w.agents_api(cfg, work, d)
                 )
         if "open" in sections:
             for durability in ("full", "normal"):
@@ -133,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_report.results_table(results, peer_names))
     for name, why in missing.items():
         print(f"  {name}: {why}")
+    if agents:
+        print("\nsame API: the OpenAI Agents SDK Session protocol, SQLiteSession vs our adapter")
+        print(_report.results_table(agents, ["openai-agents"]))
     if threads:
         print("\ngroup commit: durable appends (durability=full) from threads sharing one Store")
         print(_report.group_commit_table(threads))
@@ -147,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kind = "quick" if cfg.quick else "full"
     json_path = args.out / f"bench-{kind}-{stamp}.json"
-    _report.write_json(json_path, _meta(cfg, missing), results + triggers, scales, threads)
+    _report.write_json(json_path, _meta(cfg, missing), results + agents + triggers, scales, threads)
     shutil.copyfile(json_path, args.out / f"latest-{kind}.json")
     print(f"\nJSON: {json_path}")
     if scales:

@@ -134,3 +134,30 @@ def test_invalid_utf8_data_reads_with_replacement(store: Store, db_path: Path) -
     assert first.data == {"x": "é"}
     assert second.text == "A\ufffdB"
     assert second.data == {"a": "\ufffd"}
+
+
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value] if depth % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [1, 2, 50, _events.MAX_DATA_DEPTH])
+def test_nesting_up_to_the_limit_is_accepted(depth: int) -> None:
+    data = nested(depth)
+    assert _events.encode_data(data, max_bytes=10_000) == reference_encode(data, 10_000)
+
+
+def test_too_deep_cyclic_or_too_many_parts_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="deeper"):
+        _events.encode_data(nested(_events.MAX_DATA_DEPTH + 1), max_bytes=10_000)
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    with pytest.raises(InvalidInput, match="deeper"):
+        _events.encode_data({"a": cycle}, max_bytes=10_000)
+    shared: list[Any] = [0] * 10
+    for _ in range(40):  # 10**40 parts if expanded
+        shared = [shared] * 10
+    with pytest.raises(InvalidInput, match="values"):
+        _events.encode_data(shared, max_bytes=10_000)

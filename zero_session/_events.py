@@ -41,12 +41,23 @@ _KNOWN_KINDS = frozenset(k.value for k in EventKind)
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
+# Custom kinds already matched against the pattern (a program uses a handful): a set
+# lookup instead of a regular expression per event.  Bounded, in case kinds are made up
+# on the fly.
+_CHECKED_KINDS: set[str] = set()
+_MAX_CHECKED_KINDS = 1024
+
+
 def check_kind(kind: object) -> str:
     """The kind as a plain str; InvalidInput unless it matches ``[a-z][a-z0-9_.-]{0,63}``."""
     if isinstance(kind, str):
         if kind in _KNOWN_KINDS:
             return str(kind.value) if isinstance(kind, EventKind) else kind
+        if type(kind) is str and kind in _CHECKED_KINDS:
+            return kind
         if KIND_PATTERN.fullmatch(kind):
+            if type(kind) is str and len(_CHECKED_KINDS) < _MAX_CHECKED_KINDS:
+                _CHECKED_KINDS.add(kind)
             return kind
         raise InvalidInput(f"event kind {kind!r} must match [a-z][a-z0-9_.-]{{0,63}}")
     raise TypeError(f"event kind must be a str, not {type(kind).__name__}")
@@ -111,30 +122,52 @@ def _check_json_value(value: Any, max_values: int) -> None:
 _PLAIN_SCALARS = frozenset({str, int, bool, type(None)})
 
 
-def _is_flat_json(value: Any, max_values: int) -> bool:
-    """Whether ``value`` is a scalar, or a dict or list of scalars, of the exact JSON types.
+def _is_plain_json(value: Any, max_values: int) -> bool:
+    """Whether ``value`` is built only of the exact JSON types (dict with str keys, list,
+    str, int, bool, None, finite float), at most :data:`MAX_DATA_DEPTH` deep and of at
+    most ``max_values`` parts.
 
-    The common shape of event data, accepted here without the general walk (which would
-    accept it too); anything else goes through :func:`_check_json_value`.
+    The usual event data, accepted level by level without the general walk's
+    bookkeeping; anything else (subclasses, tuples, NaN, too deep, too big) goes through
+    :func:`_check_json_value`, which accepts it or names the problem.
     """
     kind = type(value)
-    if kind is dict:
-        if len(value) >= max_values:
-            return False
-        for key, item in value.items():
-            if type(key) is not str or not (
-                type(item) in _PLAIN_SCALARS or (type(item) is float and math.isfinite(item))
-            ):
-                return False
+    if kind in _PLAIN_SCALARS:
         return True
-    if kind is list:
-        if len(value) >= max_values:
+    if kind is float:
+        return math.isfinite(value)
+    if kind is not dict and kind is not list:
+        return False
+    scalars = _PLAIN_SCALARS
+    isfinite = math.isfinite
+    level: list[Any] = [value]
+    depth, seen = 0, 1
+    while level:
+        if depth >= MAX_DATA_DEPTH:
             return False
-        return all(
-            type(item) in _PLAIN_SCALARS or (type(item) is float and math.isfinite(item))
-            for item in value
-        )
-    return kind in _PLAIN_SCALARS or (kind is float and math.isfinite(value))
+        below: list[Any] = []
+        for container in level:
+            seen += len(container)
+            if seen > max_values:
+                return False
+            if type(container) is dict:
+                for key in container:
+                    if type(key) is not str:
+                        return False
+                children = container.values()
+            else:
+                children = container
+            for child in children:
+                kind = type(child)
+                if kind in scalars:
+                    continue
+                if kind is dict or kind is list:
+                    below.append(child)
+                elif kind is not float or not isfinite(child):
+                    return False
+        level = below
+        depth += 1
+    return True
 
 
 def _not_json(value: object) -> Any:
@@ -171,7 +204,7 @@ def encode_data(data: Any, *, max_bytes: int) -> str | None:
     or plainly cannot fit in ``max_bytes``."""
     if data is None:
         return None
-    if not _is_flat_json(data, max_bytes):
+    if not _is_plain_json(data, max_bytes):
         _check_json_value(data, max_bytes)
     try:
         return _encode(data)
@@ -208,14 +241,14 @@ def prepare_items(items: Iterable[Any], max_event_bytes: int) -> list[Prepared]:
     """
     prepared: list[Prepared] = []
     append = prepared.append
-    known = _KNOWN_KINDS
+    known, checked = _KNOWN_KINDS, _CHECKED_KINDS
     for index, item in enumerate(items):
         if not isinstance(item, tuple | list) or len(item) not in (2, 3):
             raise TypeError(f"item {index} must be (kind, text) or (kind, text, data)")
         kind, text = item[0], item[1]
         data = item[2] if len(item) == 3 else None
         try:
-            if type(kind) is not str or kind not in known:
+            if type(kind) is not str or (kind not in known and kind not in checked):
                 kind = check_kind(kind)
             if type(text) is not str and not isinstance(text, str):
                 raise TypeError(f"event text must be a str, not {type(text).__name__}")
