@@ -342,3 +342,37 @@ def test_closed_store_fails_the_request_cleanly(closed_store: Store) -> None:
         closed_store.append(session, "prompt", "after close")
     assert type(info.value).__name__ == "StoreClosed"
     assert closed_store._committer._leading is False
+
+
+def test_child_after_fork_fails_fast_even_mid_batch(gated_store: Store, clock: GatedClock) -> None:
+    """A fork taken while a leader holds the connection copies the queue mid-use; the
+    child's append must raise StoreUsedAfterFork, not wait for a leader that is not there."""
+    store = gated_store
+    session = store.start()
+    clock.arm()
+    leader, outcome = in_thread(lambda: store.append(session, "system", "held"))
+    clock.wait_held()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit code only
+            code = 3
+            try:
+                store.append(session, "prompt", "from the child")
+            except Exception as exc:
+                code = 0 if type(exc).__name__ == "StoreUsedAfterFork" else 2
+            os._exit(code)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the child's append hung")
+            time.sleep(0.005)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        clock.release()
+        leader.join(WAIT_S)
+    assert outcome.error is None

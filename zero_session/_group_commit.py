@@ -22,6 +22,7 @@ lock so that threads can queue while the leader is waiting for the disk.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
@@ -78,6 +79,7 @@ class GroupCommit:
         self._queue: list[_Request[Any]] = []
         self._leading = False
         self._waiting = 0
+        self._pid = os.getpid()
         self.commits = 0
         self.requests = 0
 
@@ -88,6 +90,11 @@ class GroupCommit:
         connection it is given.  Its exception is raised here, and undoes only its own
         writes.
         """
+        if os.getpid() != self._pid:
+            # A child after os.fork(): the queue's state (even a held lock, a leader that
+            # only the parent will finish) was copied mid-use, so take no lock: the
+            # Store's connection check raises StoreUsedAfterFork before using anything.
+            self._connection()
         request = _Request(work)
         with self._queue_lock:
             if self._leading:
