@@ -58,7 +58,7 @@ class Config:
                 rounds=3,
                 single_n={"full": 20, "normal": 300},
                 batch_n={"full": 5, "normal": 8},
-                write_rounds={"full": 6, "normal": 3},
+                write_rounds={"full": 6, "normal": 6},
                 replay_events=20_000,
                 list_sessions=10_000,
                 fork_events=100_000,

@@ -32,6 +32,7 @@ __all__ = [
     "insert_prepared",
     "new_event",
     "own_events",
+    "prepare_event",
     "prepare_items",
     "reserve_seqs",
     "timeline_page",
@@ -136,10 +137,22 @@ def _is_plain_json(value: Any, max_values: int) -> bool:
         return True
     if kind is float:
         return math.isfinite(value)
-    if kind is not dict and kind is not list:
-        return False
     scalars = _PLAIN_SCALARS
     isfinite = math.isfinite
+    if kind is dict:
+        # A flat object, the most common data: one pass, no level lists.
+        if len(value) >= max_values:
+            return False
+        for key, child in value.items():
+            if type(key) is not str:
+                return False
+            child_kind = type(child)
+            if child_kind not in scalars and (child_kind is not float or not isfinite(child)):
+                break  # something nested (or wrong): the level walk below decides
+        else:
+            return True
+    elif kind is not list:
+        return False
     level: list[Any] = [value]
     depth, seen = 0, 1
     while level:
@@ -227,6 +240,21 @@ def check_size(text: str, data_json: str | None, max_event_bytes: int) -> None:
         raise InvalidInput(
             f"event is {size:,} bytes (text plus data); the cap is {max_event_bytes:,}"
         )
+
+
+def prepare_event(
+    kind: object, text: object, data: Any, max_event_bytes: int
+) -> tuple[str, str | None]:
+    """``(kind, data_json)`` for one event, checked: the single-append twin of
+    :func:`prepare_items`, with the same fast paths.  Raises TypeError, InvalidInput."""
+    if type(kind) is not str or (kind not in _KNOWN_KINDS and kind not in _CHECKED_KINDS):
+        kind = check_kind(kind)
+    if type(text) is not str and not isinstance(text, str):
+        raise TypeError(f"event text must be a str, not {type(text).__name__}")
+    data_json = None if data is None else encode_data(data, max_bytes=max_event_bytes)
+    if (len(text) + (len(data_json) if data_json else 0)) * 4 > max_event_bytes:
+        check_size(text, data_json, max_event_bytes)
+    return kind, data_json
 
 
 Prepared = tuple[str, str, "str | None", Any]

@@ -95,29 +95,60 @@ class GroupCommit:
             # only the parent will finish) was copied mid-use, so take no lock: the
             # Store's connection check raises StoreUsedAfterFork before using anything.
             self._connection()
+        with self._queue_lock:
+            alone = not self._leading and not self._queue
+            if alone:
+                self._leading = True
+        if alone:
+            # Nobody leads or waits: write it without the queue (the common case).
+            try:
+                return self._run_alone(work)
+            finally:
+                self._hand_over()
         request = _Request(work)
         with self._queue_lock:
+            self._queue.append(request)
             if self._leading:
-                self._queue.append(request)
                 self._waiting += 1
                 while self._leading and not request.done:
                     self._turn.wait()
                 self._waiting -= 1
                 if request.done:
                     return request.outcome()
-            else:
-                self._queue.append(request)
             # Lead: take every request queued so far (this one included).
             self._leading = True
             batch, self._queue = self._queue, []
         try:
             self._run(batch)
         finally:
-            with self._queue_lock:
-                self._leading = False
-                if self._waiting:
-                    self._turn.notify_all()
+            self._hand_over()
         return request.outcome()
+
+    def _hand_over(self) -> None:
+        """Stop leading; wake the waiters (done ones return, one of the others leads)."""
+        with self._queue_lock:
+            self._leading = False
+            if self._waiting:
+                self._turn.notify_all()
+
+    def _run_alone(self, work: Work[T]) -> T:
+        """One request in its own transaction: a failure rolls it all back."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if not conn.getautocommit():
+                    conn.execute("ROLLBACK")
+                error = _translated(exc, conn)
+                if error is exc:
+                    raise
+                raise error from exc
+            self.commits += 1
+            self.requests += 1
+            return result
 
     def _run(self, batch: list[_Request[Any]]) -> None:
         """Write and commit ``batch``; every request ends ``done``, whatever happens."""

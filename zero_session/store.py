@@ -120,12 +120,6 @@ def _check_optional_text(value: object, name: str) -> str | None:
     return value
 
 
-def _check_text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"event text must be a str, not {type(value).__name__}")
-    return value
-
-
 def _encode_meta(meta: object, max_bytes: int) -> str:
     if meta is None:
         return "{}"
@@ -671,10 +665,7 @@ class Store:
         SessionNotFound, SessionEnded, SeqConflict, ReadOnlyStore, StorageError.
         """
         ulid = self._ulid_of(session)
-        kind = _events.check_kind(kind)
-        _check_text(text)
-        data_json = _events.encode_data(data, max_bytes=self._max_event_bytes)
-        _events.check_size(text, data_json, self._max_event_bytes)
+        kind, data_json = _events.prepare_event(kind, text, data, self._max_event_bytes)
         if expected_seq is not None:
             _check_int(expected_seq, "expected_seq")
         if self._readonly:
