@@ -38,7 +38,7 @@ pytest: $(STAMP)
 
 # The bench extra: the peers measured next to us, matplotlib for the plot.
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cli,agents,bench]'
 	touch $(BENCH_STAMP)
 
 ## bench: zero_session against raw apsw and its peers (tables, JSON, plot)
