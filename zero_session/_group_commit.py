@@ -13,8 +13,8 @@ next batch, so the batch grows with the number of writers.
 No request is acknowledged before the COMMIT that carries it has returned: durability
 is exactly what it was with one commit per append.  When the transaction itself fails
 (disk full, I/O error, locked past the timeout, the store closed) every request of the
-batch gets that error and none of its events is kept.  A lone writer leads a batch of
-one, which runs without a savepoint, like a plain transaction.
+batch gets that error and none of its events is kept.  A lone writer (nobody leading,
+nobody queued) skips the queue and runs its request as a plain transaction.
 
 The connection is only ever used under the Store's mutex; the queue has its own small
 lock so that threads can queue while the leader is waiting for the disk.
