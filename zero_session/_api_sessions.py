@@ -1,0 +1,251 @@
+"""Store methods for sessions: start, end, lookup, listing, fork and resume.
+
+The SQL lives in ``_sessions``; these methods validate arguments, hold the mutex
+through ``StoreCore``'s transactions and turn rows into ``Session`` values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from . import _events, _filters, _sessions
+from ._liveness import current_writer
+from ._store_core import NOT_ARCHIVED, SessionRef, StoreCore, check_int, check_optional_text
+from .errors import InvalidInput, SessionBusy, SessionNotFound
+from .ids import new_ulid
+from .models import Resumed, Session, Status
+
+__all__ = ["SessionMethods", "encode_meta"]
+
+
+def encode_meta(meta: object, max_bytes: int) -> str:
+    """``meta`` as JSON object text; TypeError unless it is a mapping."""
+    if meta is None:
+        return "{}"
+    if not isinstance(meta, Mapping):
+        raise TypeError(f"meta must be a dict, not {type(meta).__name__}")
+    return _events.encode_data(dict(meta), max_bytes=max_bytes) or "{}"
+
+
+class SessionMethods(StoreCore):
+    """Starting, ending, finding, listing, forking and resuming sessions."""
+
+    def start(
+        self,
+        *,
+        cli_version: str | None = None,
+        engine_base_url: str | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        ttl: timedelta | None = None,
+    ) -> Session:
+        """Start a new session written by this process.
+
+        ``cwd`` (default: the current directory) is stored with symlinks resolved;
+        ``meta`` must be a JSON object; ``ttl`` makes it expire that long after its
+        start.  Raises InvalidInput, ReadOnlyStore.
+        """
+        check_optional_text(cli_version, "cli_version")
+        check_optional_text(engine_base_url, "engine_base_url")
+        meta_json = encode_meta(meta, self._max_event_bytes)
+        directory = _sessions.canonical_cwd(cwd)
+        if ttl is not None and not isinstance(ttl, timedelta):
+            raise TypeError(f"ttl must be a timedelta or None, not {type(ttl).__name__}")
+        if ttl is not None and ttl <= timedelta(0):
+            raise InvalidInput(f"ttl must be a positive timedelta, got {ttl!r}")
+        ulid = new_ulid()
+        with self._writing() as conn:
+            now = self._now()
+            expires = now + ttl // timedelta(milliseconds=1) if ttl is not None else None
+            _sessions.insert_session(
+                conn,
+                ulid=ulid,
+                parent_id=None,
+                fork_seq=0,
+                started_at_ms=now,
+                cli_version=cli_version,
+                engine_base_url=engine_base_url,
+                cwd=directory,
+                meta_json=meta_json,
+                expires_at_ms=expires,
+            )
+            row = _sessions.require_row(conn, ulid)
+        return _sessions.to_session(row, now)
+
+    def end(self, session: SessionRef) -> Session:
+        """Record the session's end; idempotent, the first end time is kept.
+
+        Raises SessionNotFound.
+        """
+        ulid = self._ulid_of(session)
+        with self._writing() as conn:
+            now = self._now()
+            if not _sessions.end_session(conn, ulid, now):
+                raise SessionNotFound(ulid)
+            row = _sessions.require_row(conn, ulid)
+        return _sessions.to_session(row, now)
+
+    def get(self, session: SessionRef) -> Session:
+        """The session with this exact ulid.  Raises SessionNotFound, InvalidInput."""
+        ulid = self._ulid_of(session)
+        with self._reading() as conn:
+            row = _sessions.require_row(conn, ulid)
+        return _sessions.to_session(row, self._now())
+
+    def find(self, needle: str) -> Session:
+        """Resolve an exact ulid, else a label, else a unique ulid prefix (≥ 6 chars).
+
+        Raises SessionNotFound, AmbiguousSession (with ``candidates``).
+        """
+        with self._reading() as conn:
+            row = _sessions.find_row(conn, needle)
+        return _sessions.to_session(row, self._now())
+
+    def list_sessions(
+        self,
+        limit: int | None = 20,
+        *,
+        before: SessionRef | None = None,
+        include_archived: bool = False,
+        cwd: str | os.PathLike[str] | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> list[Session]:
+        """Sessions newest first (ties: later-created first), with counts and labels.
+
+        ``before`` continues a listing after the given session.  Archived sessions are
+        left out unless ``include_archived``.  ``cwd`` keeps the sessions of the nearest
+        directory (``cwd`` or its closest ancestor) that has a matching session, like
+        :meth:`latest`; ``meta`` keeps sessions whose meta has these top-level values.
+        Raises SessionNotFound for ``before``, InvalidInput for a bad meta filter.
+        """
+        if limit is not None:
+            check_int(limit, "limit", minimum=1)
+        conditions, params = _filters.meta_conditions(meta)
+        directory = _sessions.canonical_cwd(cwd) if cwd is not None else None
+        with self._reading() as conn:
+            if directory is not None:
+                probe = conditions if include_archived else [*conditions, NOT_ARCHIVED]
+                found = _filters.nearest_directory(conn, directory, probe, params)
+                if found is None:
+                    return []
+                conditions, params = ["s.cwd = ?", *conditions], [found, *params]
+            cursor = None
+            if before is not None:
+                row = _sessions.require_row(conn, self._ulid_of(before))
+                cursor = (row[4], row[0])
+            rows = _sessions.list_rows(
+                conn,
+                limit=limit,
+                before=cursor,
+                include_archived=include_archived,
+                conditions=conditions,
+                condition_params=params,
+            )
+        now = self._now()
+        return [_sessions.to_session(row, now) for row in rows]
+
+    def latest(self, cwd: str | os.PathLike[str] | None = None) -> Session | None:
+        """The newest session started in ``cwd`` or its nearest ancestor that has one.
+
+        ``cwd`` defaults to the current directory; symlinks are resolved.
+        """
+        directory = _sessions.canonical_cwd(cwd)
+        with self._reading() as conn:
+            row = _sessions.latest_row(conn, directory)
+        return _sessions.to_session(row, self._now()) if row is not None else None
+
+    def fork(self, session: SessionRef, at_seq: int | None = None) -> Session:
+        """A child session that starts with the parent's first ``at_seq`` events.
+
+        O(1): nothing is copied.  ``at_seq`` defaults to the parent's last seq and must
+        be in ``0..parent.last_seq``.  The child inherits cli_version, engine_base_url,
+        cwd and meta, and is written by this process.  Raises SessionNotFound,
+        InvalidInput.
+        """
+        ulid = self._ulid_of(session)
+        if at_seq is not None:
+            check_int(at_seq, "at_seq")
+        child = new_ulid()
+        with self._writing() as conn:
+            parent = _sessions.require_row(conn, ulid)
+            parent_last = parent[6]
+            fork_seq = parent_last if at_seq is None else at_seq
+            if fork_seq > parent_last:
+                raise InvalidInput(
+                    f"at_seq {fork_seq} is past the end of session {ulid} (last seq {parent_last})"
+                )
+            now = self._now()
+            _sessions.insert_session(
+                conn,
+                ulid=child,
+                parent_id=parent[0],
+                fork_seq=fork_seq,
+                started_at_ms=now,
+                cli_version=parent[8],
+                engine_base_url=parent[9],
+                cwd=parent[10],
+                meta_json=parent[11],
+                expires_at_ms=None,
+            )
+            row = _sessions.require_row(conn, child)
+        return _sessions.to_session(row, now)
+
+    def resume(
+        self,
+        needle: str,
+        *,
+        cli_version: str | None = None,
+        engine_base_url: str | None = None,
+        force: bool = False,
+        tail: int = 20,
+    ) -> Resumed:
+        """Reopen a session (found like :meth:`find`) for writing by this process.
+
+        Clears its end, records this process as its writer and, when given, the current
+        ``cli_version`` and ``engine_base_url`` (warning when they differ from the
+        recorded ones).  Raises SessionBusy when another live process writes it, unless
+        ``force``; SessionNotFound, AmbiguousSession.
+        """
+        check_optional_text(cli_version, "cli_version")
+        check_optional_text(engine_base_url, "engine_base_url")
+        check_int(tail, "tail")
+        me = current_writer()
+        with self._writing() as conn:
+            row = _sessions.find_row(conn, needle)
+            now = self._now()
+            previous = _sessions.compute_status(row, now)
+            writer_host, writer_pid = row[12], row[13]
+            foreign = (writer_host, writer_pid) != (me.host, me.pid)
+            warnings: list[str] = []
+            if previous is Status.LIVE and foreign:
+                if not force:
+                    raise SessionBusy(row[1], writer_pid, writer_host)
+                warnings.append(f"took the session over from live process {writer_pid}")
+            if row[5] is None and writer_host not in (None, me.host):
+                warnings.append(
+                    f"last written on host {writer_host}; cannot tell whether it still runs"
+                )
+            updates: dict[str, Any] = {}
+            for name, index, current in (
+                ("cli_version", 8, cli_version),
+                ("engine_base_url", 9, engine_base_url),
+            ):
+                if current is None:
+                    continue
+                if row[index] is not None and row[index] != current:
+                    warnings.append(f"recorded with {name} {row[index]}, now {current}")
+                updates[name] = current
+            _sessions.claim_for_writing(conn, row[0], updates)
+            last_seq = row[6]
+            tail_events = _events.timeline_page(conn, row[0], max(0, last_seq - tail), last_seq)
+            fresh = _sessions.require_row(conn, row[1])
+        return Resumed(
+            session=_sessions.to_session(fresh, now),
+            previous_status=previous,
+            n_events=last_seq,
+            tail=tuple(tail_events),
+            warnings=tuple(warnings),
+        )

@@ -1,0 +1,361 @@
+"""The Store's foundation: one connection, one mutex, opening and transactions.
+
+``StoreCore`` opens and configures the connection (``_schema``), refuses use after
+``os.fork()`` or ``close()``, and offers the two ways every public method touches the
+file: ``_reading`` (the mutex, errors translated) and ``_writing`` (the mutex around a
+``BEGIN IMMEDIATE`` transaction that commits or rolls back).  The public methods live in
+one mixin module per concern (``_api_*.py``) and are gathered by ``store.Store``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, Literal, Self
+
+import apsw
+
+from . import _schema
+from ._files import create_private_file, immutable_uri, not_utf8
+from ._group_commit import GroupCommit
+from ._sql import fetch_all
+from .errors import (
+    InvalidInput,
+    ReadOnlyStore,
+    SessionNotFound,
+    StorageError,
+    StoreClosed,
+    StoreUsedAfterFork,
+    translate,
+)
+from .ids import parse_ulid
+from .models import Session
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "DEFAULT_MAX_EVENT_BYTES",
+    "NOT_ARCHIVED",
+    "REPLAY_PAGE",
+    "Clock",
+    "EventItem",
+    "SessionRef",
+    "StoreCore",
+    "check_int",
+    "check_optional_text",
+    "default_path",
+]
+
+Clock = Callable[[], int]
+"""A callable returning the current time in epoch milliseconds."""
+
+Durability = Literal["full", "normal"]
+EventItem = tuple[str, str] | tuple[str, str, Any]
+SessionRef = str | Session
+
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+DEFAULT_BUSY_TIMEOUT_MS = 5_000
+REPLAY_PAGE = 2_000
+NOT_ARCHIVED = "s.archived_at_ms IS NULL"
+
+
+def _system_clock() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def default_path() -> Path:
+    """``$ZERO_SESSION_DB``, else ``$XDG_STATE_HOME/zero-session/sessions.db``.
+
+    ``XDG_STATE_HOME`` defaults to ``~/.local/state``.
+    """
+    configured = os.environ.get("ZERO_SESSION_DB")
+    if configured:
+        return Path(configured).expanduser()
+    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(state_home) / "zero-session" / "sessions.db"
+
+
+_MAX_SQLITE_INT = 2**63 - 1
+
+
+def check_int(value: object, name: str, *, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    if value < minimum:
+        raise InvalidInput(f"{name} must be ≥ {minimum}, got {value}")
+    if value > _MAX_SQLITE_INT:  # SQLite integers are 64-bit
+        raise InvalidInput(f"{name} must be ≤ {_MAX_SQLITE_INT}, got {value}")
+    return value
+
+
+def check_optional_text(value: object, name: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, not {type(value).__name__}")
+    return value
+
+
+class StoreCore:
+    """The connection, the mutex and the transactions every Store method runs in.
+
+    Create it with :meth:`open` or :meth:`memory`; close it with :meth:`close` or use it as
+    a context manager.
+    """
+
+    def __init__(
+        self,
+        conn: apsw.Connection,
+        *,
+        path: str,
+        clock: Clock,
+        readonly: bool,
+        max_event_bytes: int,
+    ) -> None:
+        self._conn: apsw.Connection | None = conn
+        self._lock = threading.Lock()
+        self._committer = GroupCommit(self._lock, self._writable_connection)
+        self._pid = os.getpid()
+        self._path = path
+        self._clock = clock
+        self._readonly = readonly
+        self._max_event_bytes = max_event_bytes
+        self._search_mark: tuple[int, int] | None = None  # see _catch_up_search
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        durability: Durability = "full",
+        clock: Clock | None = None,
+        readonly: bool = False,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        vfs: str | None = None,
+    ) -> Self:
+        """Open (creating and migrating if needed) the store at ``path``.
+
+        ``path`` defaults to :func:`default_path`.  ``durability="full"`` makes every
+        acknowledged append survive power loss; ``"normal"`` only process crashes.
+        ``readonly=True`` never creates the file nor writes to it, and also reads a file
+        whose folder is not writable (see :func:`_immutable_uri`).  Raises NotAStore (not
+        SQLite, corrupt, another application's file), SchemaTooNew, ReadOnlyStore (the
+        file or its folder cannot be written: open it with ``readonly=True``),
+        StorageError (cannot open or create, missing with ``readonly=True``),
+        StoreLocked (migration blocked).
+        """
+        if durability not in _schema.SYNCHRONOUS:
+            raise InvalidInput(f"durability must be 'full' or 'normal', got {durability!r}")
+        check_int(busy_timeout_ms, "busy_timeout_ms")
+        check_int(max_event_bytes, "max_event_bytes", minimum=1)
+        target = Path(path).expanduser() if path is not None else default_path()
+        if "\x00" in str(target) or not_utf8(str(target)):
+            raise InvalidInput(f"path {str(target)!r} is not a possible SQLite file name")
+        if target.is_dir():
+            raise StorageError(f"{target} is a directory, not a database file")
+        uri = None
+        if readonly:
+            if not target.exists():
+                raise StorageError(f"{target} does not exist (readonly=True never creates it)")
+            flags = apsw.SQLITE_OPEN_READONLY
+            uri = immutable_uri(target)
+            if uri is not None:
+                flags |= apsw.SQLITE_OPEN_URI
+        else:
+            try:
+                create_private_file(target)
+            except OSError as exc:
+                raise StorageError(f"cannot create {target}: {exc}") from exc
+            flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+        try:
+            return cls._connect(
+                str(target),
+                uri=uri,
+                flags=flags,
+                vfs=vfs,
+                durability=durability,
+                clock=clock,
+                readonly=readonly,
+                busy_timeout_ms=busy_timeout_ms,
+                max_event_bytes=max_event_bytes,
+            )
+        except ReadOnlyStore as exc:
+            if readonly:
+                raise
+            raise ReadOnlyStore(f"{exc}; open it with readonly=True to read it") from exc
+
+    @classmethod
+    def memory(cls, *, clock: Clock | None = None) -> Self:
+        """A private in-memory store, gone when closed; handy for tests and --no-persist."""
+        flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+        return cls._connect(
+            ":memory:",
+            flags=flags,
+            vfs=None,
+            durability="normal",
+            clock=clock,
+            readonly=False,
+            busy_timeout_ms=DEFAULT_BUSY_TIMEOUT_MS,
+            max_event_bytes=DEFAULT_MAX_EVENT_BYTES,
+        )
+
+    @classmethod
+    def _connect(
+        cls,
+        path: str,
+        *,
+        uri: str | None = None,
+        flags: int,
+        vfs: str | None,
+        durability: str,
+        clock: Clock | None,
+        readonly: bool,
+        busy_timeout_ms: int,
+        max_event_bytes: int,
+    ) -> Self:
+        conn: apsw.Connection | None = None
+        try:
+            name = uri or path
+            conn = (
+                apsw.Connection(name, flags=flags, vfs=vfs)
+                if vfs
+                else apsw.Connection(name, flags=flags)
+            )
+            conn.setbusytimeout(busy_timeout_ms)
+            version = _schema.check_identity(conn, path)
+            _schema.configure(
+                conn, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=readonly
+            )
+            if readonly:
+                if version < _schema.known_version():
+                    raise StorageError(
+                        f"{path}: schema version {version} needs an upgrade; "
+                        "open it once without readonly=True"
+                    )
+            elif version < _schema.known_version():
+                # Up to date (the common case): no write transaction on open.
+                _schema.migrate(conn, path)
+        except BaseException as exc:
+            os_errno = 0
+            if conn is not None:
+                os_errno = conn.system_errno
+                # The error that stopped the open matters, not one from closing after it.
+                with suppress(apsw.Error):
+                    conn.close()
+            if isinstance(exc, apsw.Error | UnicodeError):
+                raise translate(exc, context=path, os_errno=os_errno) from exc
+            raise
+        return cls(
+            conn,
+            path=path,
+            clock=clock or _system_clock,
+            readonly=readonly,
+            max_event_bytes=max_event_bytes,
+        )
+
+    @property
+    def path(self) -> str:
+        """The database file's path (``:memory:`` for a memory store)."""
+        return self._path
+
+    @property
+    def readonly(self) -> bool:
+        """Whether writes are refused with ReadOnlyStore."""
+        return self._readonly
+
+    def close(self) -> None:
+        """Close the connection; later calls raise StoreClosed.  Safe to call twice.
+
+        Raises StorageError when SQLite's final checkpoint fails (an I/O error, a full
+        disk): the store is closed anyway and every committed event stays in the
+        ``-wal`` file, which the next open folds back in.
+        """
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None and os.getpid() == self._pid:
+                try:
+                    conn.close()
+                except apsw.Error as exc:
+                    raise translate(exc, context=self._path) from exc
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ transactions
+
+    def _connection(self) -> apsw.Connection:
+        """The open connection of this process; call with the mutex held."""
+        if os.getpid() != self._pid:
+            raise StoreUsedAfterFork(
+                f"this Store was opened by process {self._pid}; open a new Store in "
+                f"process {os.getpid()}"
+            )
+        if self._conn is None:
+            raise StoreClosed(f"the store {self._path} is closed")
+        return self._conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[apsw.Connection]:
+        """The connection under the mutex, with apsw errors translated."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                yield conn
+            except (apsw.Error, UnicodeError) as exc:
+                raise translate(exc, os_errno=conn.system_errno) from exc
+
+    def _writable_connection(self) -> apsw.Connection:
+        """The open connection, unless the store is read-only; call with the mutex held."""
+        conn = self._connection()
+        if self._readonly:
+            raise ReadOnlyStore(f"{self._path} was opened read-only")
+        return conn
+
+    @contextmanager
+    def _writing(self) -> Iterator[apsw.Connection]:
+        """A ``BEGIN IMMEDIATE`` transaction under the mutex: committed, or rolled back."""
+        with self._lock:
+            conn = self._writable_connection()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if not conn.getautocommit():
+                        conn.execute("ROLLBACK")
+                    raise
+            except (apsw.Error, UnicodeError) as exc:
+                raise translate(exc, os_errno=conn.system_errno) from exc
+
+    def _now(self) -> int:
+        now = self._clock()
+        if isinstance(now, bool) or not isinstance(now, int):
+            raise TypeError(f"the clock must return int epoch ms, got {type(now).__name__}")
+        return now
+
+    @staticmethod
+    def _ulid_of(session: object) -> str:
+        if isinstance(session, Session):
+            return session.ulid
+        return parse_ulid(session)
+
+    def _position(self, conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
+        rows = fetch_all(
+            conn, "SELECT id, fork_seq, last_seq FROM sessions WHERE ulid = ?", (ulid,)
+        )
+        if not rows:
+            raise SessionNotFound(ulid)
+        session_id, fork_seq, last_seq = rows[0]
+        return session_id, fork_seq, last_seq
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"<Store {self._path!r} {state}>"
