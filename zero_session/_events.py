@@ -26,6 +26,7 @@ from .errors import InvalidInput, SeqConflict, SessionEnded, SessionNotFound
 from .models import KIND_PATTERN, Event, EventKind
 
 __all__ = [
+    "TIMELINE_CHAIN",
     "check_kind",
     "encode_data",
     "insert_events",
@@ -375,16 +376,16 @@ def insert_events(conn: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> Non
 # The segments of a timeline, (session id, ulid, lo, hi]: the session's own events, then
 # each ancestor's up to the lowest fork point below it (min(c.lo, c.hi): a child forked
 # from its parent at 0 must not pass the grandparent's events through).  One recursive
-# query.
-_CHAIN = """
+# query; every reader of a timeline (replay, search, counts) starts from this CTE.
+TIMELINE_CHAIN = """
 WITH RECURSIVE chain(id, ulid, parent_id, lo, hi) AS (
     SELECT id, ulid, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
     UNION ALL
     SELECT p.id, p.ulid, p.parent_id, p.fork_seq, min(c.lo, c.hi)
       FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
 )
-SELECT id, ulid, lo, hi FROM chain
 """
+_CHAIN = TIMELINE_CHAIN + "SELECT id, ulid, lo, hi FROM chain\n"
 
 # Text a person typed into the sqlite3 shell may not be JSON: SQLite wraps such a value
 # in {"_invalid_json": ...}, so that every value of a page is valid JSON on its own and

@@ -27,6 +27,7 @@ from typing import Any
 import apsw
 import attrs
 
+from ._events import TIMELINE_CHAIN
 from ._sql import fetch_all
 from .errors import InvalidInput
 from .models import iso_utc
@@ -191,20 +192,10 @@ SELECT s.ulid, e.seq, e.at_ms, e.kind, h.snippet
  ORDER BY h.search_id DESC
 """
 
-# A session's timeline: every (session, seq range] segment through its ancestors; an
-# ancestor contributes only up to the lowest fork point below it, min(c.lo, c.hi).
-_CHAIN = """
-WITH RECURSIVE chain(id, parent_id, lo, hi) AS (
-    SELECT id, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
-    UNION ALL
-    SELECT p.id, p.parent_id, p.fork_seq, min(c.lo, c.hi)
-      FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
-)
-"""
 # The search ids of a timeline's indexed events lie in this range; handing it to FTS5
 # as a rowid constraint skips the matches of every session indexed outside it.
 _TIMELINE_BOUNDS = (
-    _CHAIN
+    TIMELINE_CHAIN
     + """
 SELECT min(r.search_id), max(r.search_id)
   FROM chain AS c
@@ -212,7 +203,7 @@ SELECT min(r.search_id), max(r.search_id)
 """
 )
 _TIMELINE_HITS = (
-    _CHAIN
+    TIMELINE_CHAIN
     + """
 SELECT s.ulid, e.seq, e.at_ms, e.kind, snippet(event_search, 0, ?, ?, '…', ?)
   FROM event_search

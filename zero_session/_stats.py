@@ -11,6 +11,7 @@ import os
 import apsw
 import attrs
 
+from ._events import TIMELINE_CHAIN
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 
@@ -85,19 +86,16 @@ def store_stats(conn: apsw.Connection, path: str, *, top: int) -> StoreStats:
     )
 
 
-_TIMELINE_KINDS = """
-WITH RECURSIVE chain(id, parent_id, lo, hi) AS (
-    SELECT id, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
-    UNION ALL
-    SELECT p.id, p.parent_id, p.fork_seq, min(c.lo, c.hi)
-      FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
-)
+_TIMELINE_KINDS = (
+    TIMELINE_CHAIN
+    + """
 SELECT e.kind, count(*) AS n
   FROM chain AS c
   JOIN events AS e ON e.session_id = c.id AND e.seq > c.lo AND e.seq <= c.hi
  GROUP BY e.kind
  ORDER BY n DESC, 1
 """
+)
 
 
 def kind_counts(conn: apsw.Connection, session_id: int) -> dict[str, int]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
+from .._documents import session_doc
 from ..models import EventKind
 from ._cmd_events import print_events
 from ._cmd_sessions import print_sessions
-from ._docs import session_doc
 from ._state import State, json_option
 
 __all__ = ["demo_command"]

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Iterator
 
 import click
 
+from .._documents import event_doc
 from ..models import KIND_PATTERN, Event
 from ..store import Store
-from ._docs import event_doc
 from ._output import Output
 from ._state import State, json_option
 

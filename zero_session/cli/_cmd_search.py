@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from ._docs import times
+from .._documents import times
 from ._output import Column, local_time
 from ._state import State, json_option
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 
+from .._documents import milestone_doc, session_doc
 from ..errors import SessionNotFound
 from ..models import Session, Status
 from ..store import Store
-from ._docs import milestone_doc, session_doc
 from ._output import Cell, Column, Output, compact_json, local_time
 from ._state import State, UserError, json_option
 from ._when import parse_since

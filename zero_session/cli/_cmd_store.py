@@ -11,9 +11,8 @@ from typing import IO, Any
 
 import click
 
-from .. import __version__
-from .._transfer import FORMAT, TransferCounts
-from ._docs import event_doc, session_doc, times
+from .._documents import share_doc, times
+from .._transfer import TransferCounts
 from ._output import Column, local_time
 from ._state import State, UserError, json_option
 
@@ -111,23 +110,8 @@ def import_command(state: State, file: Path) -> None:
 def share_command(state: State, needle: str, tail: int | None) -> None:
     """One JSON document of NEEDLE's metadata and timeline, to paste into a bug report."""
     with state.open() as store:
-        session = store.find(needle)
-        events = store.tail(session, tail) if tail is not None else list(store.replay(session))
-        parents = []
-        current = session
-        while current.parent_ulid is not None:
-            current = store.get(current.parent_ulid)
-            parents.append(session_doc(current))
-        kinds = store.kind_counts(session)
-    state.out.document(
-        {
-            "zero_session": {"version": __version__, "format": FORMAT},
-            "session": session_doc(session),
-            "parents": parents,
-            "kinds": kinds,
-            "events": [event_doc(e) for e in events],
-        }
-    )
+        document = share_doc(store, store.find(needle), tail=tail)
+    state.out.document(document)
 
 
 def _size(n_bytes: int) -> str:

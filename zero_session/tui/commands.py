@@ -18,10 +18,10 @@ import json
 import shlex
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import attrs
 
+from .._documents import share_doc
 from ..errors import (
     AmbiguousSession,
     InvalidInput,
@@ -30,7 +30,7 @@ from ..errors import (
     SessionNotFound,
     ZeroSessionError,
 )
-from ..models import Event, Session, iso_utc
+from ..models import Event, Session
 from .recorder import Recorder
 
 __all__ = [
@@ -91,38 +91,6 @@ def session_row(session: Session, *, current: bool = False) -> str:
 def event_line(event: Event) -> str:
     """One event with its original time (UTC)."""
     return f"{event.seq:>5}  {_utc(event.at_ms)}  {event.kind:<11}  {event.text}"
-
-
-def _session_json(session: Session) -> dict[str, Any]:
-    return {
-        "ulid": session.ulid,
-        "parent": session.parent_ulid,
-        "fork_seq": session.fork_seq,
-        "status": str(session.status),
-        "started_at_ms": session.started_at_ms,
-        "started_at": iso_utc(session.started_at_ms),
-        "ended_at_ms": session.ended_at_ms,
-        "ended_at": iso_utc(session.ended_at_ms),
-        "last_seq": session.last_seq,
-        "n_events": session.n_events,
-        "labels": list(session.labels),
-        "cli_version": session.cli_version,
-        "engine_base_url": session.engine_base_url,
-        "cwd": session.cwd,
-        "meta": session.meta,
-    }
-
-
-def _event_json(event: Event) -> dict[str, Any]:
-    return {
-        "session": event.session,
-        "seq": event.seq,
-        "at_ms": event.at_ms,
-        "at": event.at_iso,
-        "kind": event.kind,
-        "text": event.text,
-        "data": event.data,
-    }
 
 
 _Handler = Callable[["SessionCommands", list[str]], list[OutputLine]]
@@ -289,10 +257,7 @@ class SessionCommands:
         if len(args) > 1:
             return [_error("usage: /share [<ulid|prefix|label>]")]
         session = self._target(args)
-        document = {
-            "session": _session_json(session),
-            "events": [_event_json(e) for e in self._rec.store.replay(session.ulid)],
-        }
+        document = share_doc(self._rec.store, session)
         return [OutputLine(LineKind.JSON, json.dumps(document, ensure_ascii=False, indent=2))]
 
     def _help(self, args: list[str]) -> list[OutputLine]:

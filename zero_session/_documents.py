@@ -1,12 +1,19 @@
-"""JSON documents for ``--json``: every time as epoch ms (``*_ms``) plus ISO-8601 UTC."""
+"""JSON documents of sessions, events and milestones, as the CLI's ``--json`` and the
+``share`` command (``zero-session share``, the TUI's ``/share``) print them: every time
+as epoch ms (``*_ms``) plus ISO-8601 UTC."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import Event, Milestone, Session, iso_utc
+from . import __version__
+from ._transfer import FORMAT
+from .models import Event, Milestone, Session, iso_utc
 
-__all__ = ["event_doc", "milestone_doc", "session_doc", "times"]
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["event_doc", "milestone_doc", "session_doc", "share_doc", "times"]
 
 
 def times(name: str, at_ms: int | None) -> dict[str, Any]:
@@ -53,3 +60,21 @@ def event_doc(event: Event) -> dict[str, Any]:
 def milestone_doc(milestone: Milestone) -> dict[str, Any]:
     """A milestone as JSON."""
     return {"key": milestone.key, "value": milestone.value, **times("at", milestone.at_ms)}
+
+
+def share_doc(store: Store, session: Session, *, tail: int | None = None) -> dict[str, Any]:
+    """One document about ``session`` for a bug report: its metadata, its ancestors,
+    events per kind, and its timeline (or only the last ``tail`` events)."""
+    events = store.tail(session, tail) if tail is not None else list(store.replay(session))
+    parents = []
+    current = session
+    while current.parent_ulid is not None:
+        current = store.get(current.parent_ulid)
+        parents.append(session_doc(current))
+    return {
+        "zero_session": {"version": __version__, "format": FORMAT},
+        "session": session_doc(session),
+        "parents": parents,
+        "kinds": store.kind_counts(session),
+        "events": [event_doc(e) for e in events],
+    }
