@@ -7,6 +7,8 @@
 - A page of data decodes in one ``json.loads``: text typed into the ``sqlite3`` shell that
   is not JSON (even pieces that would form valid JSON when joined) comes back as
   ``{"_invalid_json": text}`` on its own event, never shifting its neighbours.
+- The adapters' paths without ``Event`` objects (``Store._append_rows``,
+  ``Store._timeline_data``) write and read exactly what ``append_many`` and ``replay`` do.
 """
 
 from __future__ import annotations
@@ -22,7 +24,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zero_session import Event, InvalidInput, Store, _events
+from zero_session import (
+    Event,
+    InvalidInput,
+    ReadOnlyStore,
+    SeqConflict,
+    SessionEnded,
+    SessionNotFound,
+    Store,
+    _events,
+)
 
 
 def test_built_events_equal_constructed_ones() -> None:
@@ -118,6 +129,7 @@ def test_invalid_json_typed_in_the_shell_stays_on_its_own_event(
     ]
     assert store.events(session, limit=None) == timeline
     assert store.tail(session, 3) == timeline[-3:]
+    assert timeline_data(store, session.ulid) == [(e.seq, e.kind, e.data) for e in timeline]
 
 
 def test_invalid_utf8_data_reads_with_replacement(store: Store, db_path: Path) -> None:
@@ -134,6 +146,10 @@ def test_invalid_utf8_data_reads_with_replacement(store: Store, db_path: Path) -
     assert first.data == {"x": "é"}
     assert second.text == "A\ufffdB"
     assert second.data == {"a": "\ufffd"}
+    assert timeline_data(store, session.ulid) == [
+        (1, "prompt", first.data),
+        (2, "warn", second.data),
+    ]
 
 
 def nested(depth: int) -> Any:
@@ -161,3 +177,52 @@ def test_too_deep_cyclic_or_too_many_parts_is_refused() -> None:
         shared = [shared] * 10
     with pytest.raises(InvalidInput, match="values"):
         _events.encode_data(shared, max_bytes=10_000)
+
+
+def timeline_data(store: Store, ulid: str, after_seq: int = 0) -> list[tuple[int, str, Any]]:
+    return [row for page in store._timeline_data(ulid, after_seq) for row in page]
+
+
+def rows_of(items: list[tuple[str, str, Any]]) -> list[tuple[str, str, str | None]]:
+    return [
+        (kind, text, _events.encode_data(data, max_bytes=1 << 20)) for kind, text, data in items
+    ]
+
+
+def test_rows_without_events_match_append_many_and_replay(store: Store) -> None:
+    """Through a fork chain three generations deep, with appends on every generation."""
+    items: list[tuple[str, str, Any]] = [
+        ("prompt", "p", {"a": [1, {"b": None}]}),
+        ("agents.item", "user: x", None),
+        ("command", "c", [1.5, "é", True]),
+    ]
+    ours, reference = store.start(), store.start()
+    for generation in range(3):
+        first = store._append_rows(ours.ulid, rows_of(items))
+        assert first == generation * 3 + 1
+        store.append_many(reference, items)
+        if generation < 2:
+            ours, reference = store.fork(ours), store.fork(reference)
+    expected = [(e.seq, e.kind, e.text, e.data) for e in store.replay(reference)]
+    assert [(e.seq, e.kind, e.text, e.data) for e in store.replay(ours)] == expected
+    assert timeline_data(store, ours.ulid) == [(seq, kind, data) for seq, kind, _, data in expected]
+    assert timeline_data(store, ours.ulid, after_seq=4) == timeline_data(store, ours.ulid)[4:]
+
+
+def test_rows_without_events_fail_like_append_many(store: Store, db_path: Path) -> None:
+    session = store.start()
+    rows = rows_of([("prompt", "one", None)])
+    store._append_rows(session.ulid, rows)
+    with pytest.raises(SeqConflict):
+        store._append_rows(session.ulid, rows, expected_seq=0)
+    store._append_rows(session.ulid, rows, expected_seq=1)
+    store.end(session)
+    with pytest.raises(SessionEnded):
+        store._append_rows(session.ulid, rows)
+    with pytest.raises(SessionNotFound):
+        store._append_rows("01" + "0" * 24, rows)
+    with pytest.raises(ValueError, match="no rows"):
+        store._append_rows(session.ulid, [])
+    with Store.open(db_path, readonly=True) as reader, pytest.raises(ReadOnlyStore):
+        reader._append_rows(session.ulid, rows)
+    assert [e.seq for e in store.replay(session)] == [1, 2]

@@ -7,16 +7,20 @@ answers, while our log stays append-only.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from agents import Agent, Model, ModelResponse, RunConfig, Runner, Usage
 from agents.memory import Session, SessionSettings, SQLiteSession
+from hypothesis import given
+from hypothesis import strategies as st
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 
-from zero_session import Store
-from zero_session.adapters.openai_agents import ZeroAgentsSession
+from zero_session import InvalidInput, Store
+from zero_session.adapters.openai_agents import ZeroAgentsSession, _general_summary, _summary
 
 
 def _msg(role: str, content: str) -> Any:
@@ -162,3 +166,28 @@ def test_runner_keeps_the_conversation_in_our_store(store: Store) -> None:
     assert ulid is not None
     texts = [e.text for e in store.replay(ulid)]
     assert texts == ["user: hello", "assistant: echo hello", "user: again", "assistant: echo again"]
+
+
+texts = st.one_of(
+    st.text(alphabet="ab ", max_size=8),
+    st.text(alphabet="ab \t\n\r\xa0\u2028é…", max_size=12),
+    st.text(max_size=250),
+)
+
+
+@given(st.one_of(texts, st.none(), st.integers()), st.one_of(texts, st.none()))
+def test_the_summary_shortcut_gives_the_general_summary(role: Any, content: Any) -> None:
+    item = {"type": "message", "role": role, "content": content}
+    assert _summary(item) == _general_summary(item)
+
+
+def test_an_item_that_is_not_json_is_refused_and_nothing_is_written(store: Store) -> None:
+    async def main() -> None:
+        session = ZeroAgentsSession("bad", store)
+        await session.add_items([_msg("user", "kept")])
+        with pytest.raises(InvalidInput, match="item 1"):
+            await session.add_items([_msg("user", "fine"), {"role": "user", "n": math.nan}])
+        assert await session.get_items() == [_msg("user", "kept")]
+        assert [e.text for e in store.replay(await session.ulid())] == ["user: kept"]
+
+    asyncio.run(main())

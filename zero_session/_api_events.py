@@ -140,3 +140,41 @@ class EventMethods(StoreCore):
                 page = _events.timeline_page(conn, session_id, after, page_end)
             yield page
             after = page_end
+
+    # ------------------------------------ fast paths for adapters (no Event objects)
+
+    def _append_rows(
+        self,
+        ulid: str,
+        rows: list[tuple[str, str, str | None]],
+        *,
+        expected_seq: int | None = None,
+    ) -> int:
+        """Append ``(kind, text, data_json)`` rows in one transaction; the first seq.
+
+        For adapters that check and encode their own items exactly as
+        :func:`_events.prepare_items` does (``rows`` are not checked again) and need no
+        ``Event`` objects back.  Same errors as :meth:`append_many`.
+        """
+        if not rows:
+            raise ValueError("no rows to append")
+        if self._readonly:
+            raise ReadOnlyStore(f"{self._path} was opened read-only")
+
+        def write(conn: apsw.Connection) -> int:
+            return _events.insert_rows(conn, ulid, rows, self._now(), expected_seq)
+
+        return self._committer.submit(write)
+
+    def _timeline_data(self, ulid: str, after_seq: int) -> Iterator[list[tuple[int, str, Any]]]:
+        """Pages of ``(seq, kind, data)`` of the timeline after ``after_seq`` (as
+        :meth:`replay` reads them, without building events).  Raises SessionNotFound."""
+        with self._reading() as conn:
+            session_id, _, upto = self._position(conn, ulid)
+        after = after_seq
+        while after < upto:
+            page_end = min(after + REPLAY_PAGE, upto)
+            with self._reading() as conn:
+                page = _events.timeline_data(conn, session_id, after, page_end)
+            yield page
+            after = page_end

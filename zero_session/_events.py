@@ -31,11 +31,13 @@ __all__ = [
     "encode_data",
     "insert_events",
     "insert_prepared",
+    "insert_rows",
     "new_event",
     "own_events",
     "prepare_event",
     "prepare_items",
     "reserve_seqs",
+    "timeline_data",
     "timeline_page",
 ]
 
@@ -141,21 +143,28 @@ def _is_plain_json(value: Any, max_values: int) -> bool:
     scalars = _PLAIN_SCALARS
     isfinite = math.isfinite
     if kind is dict:
-        # A flat object, the most common data: one pass, no level lists.
+        # An object, the most common data: one pass over its members; only the nested
+        # ones (often none) go on to the level walk below.
         if len(value) >= max_values:
             return False
+        level: list[Any] = []
         for key, child in value.items():
             if type(key) is not str:
                 return False
             child_kind = type(child)
-            if child_kind not in scalars and (child_kind is not float or not isfinite(child)):
-                break  # something nested (or wrong): the level walk below decides
-        else:
+            if child_kind in scalars:
+                continue
+            if child_kind is dict or child_kind is list:
+                level.append(child)
+            elif child_kind is not float or not isfinite(child):
+                return False
+        if not level:
             return True
-    elif kind is not list:
+        depth, seen = 1, 1 + len(value)
+    elif kind is list:
+        level, depth, seen = [value], 0, 1
+    else:
         return False
-    level: list[Any] = [value]
-    depth, seen = 0, 1
     while level:
         if depth >= MAX_DATA_DEPTH:
             return False
@@ -324,6 +333,30 @@ def insert_prepared(
     return events
 
 
+def insert_rows(
+    conn: apsw.Connection,
+    ulid: str,
+    rows: Sequence[tuple[str, str, str | None]],
+    at_ms: int,
+    expected_seq: int | None,
+) -> int:
+    """Reserve seqs for checked ``(kind, text, data_json)`` rows and insert them; the
+    first seq.  No ``Event`` objects: for callers that do not need them back.
+
+    The rows must have been checked as :func:`prepare_items` checks them.  Call inside a
+    write transaction.  Raises like :func:`reserve_seqs`.
+    """
+    session_id, first = reserve_seqs(conn, ulid, len(rows), at_ms, expected_seq)
+    insert_events(
+        conn,
+        [
+            (session_id, seq, at_ms, kind, text, data_json)
+            for seq, (kind, text, data_json) in enumerate(rows, first)
+        ],
+    )
+    return first
+
+
 _RESERVE = (
     "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ? "
     "WHERE ulid = ? AND ended_at_ms IS NULL RETURNING id, last_seq"
@@ -399,6 +432,11 @@ _RANGE = (
     "SELECT seq, at_ms, {kind}, {text}, {data} FROM events "
     "WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
 )
+# The same range without at_ms and text, for readers that fold ``data`` by kind.
+_DATA_RANGE = (
+    "SELECT seq, {kind}, {data} FROM events "
+    "WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
+)
 _OWN = "SELECT seq, at_ms, {kind}, {text}, {data} FROM events WHERE session_id = ? AND seq > ?"
 # The columns as text, and cast to BLOB for the invalid-UTF-8 fallback of fetch_all.
 _TEXT_COLUMNS = {"kind": "kind", "text": "text", "data": _DATA}
@@ -470,6 +508,19 @@ def _to_events(ulid: str, rows: list[tuple[Any, ...]]) -> list[Event]:
     return out
 
 
+def _segments(
+    conn: apsw.Connection, session_id: int, after_seq: int, upto_seq: int
+) -> list[tuple[int, str, int, int]]:
+    """``(segment id, ulid, start, end]`` of each segment overlapping the seq range, in
+    timeline order."""
+    segments = sorted(fetch_all(conn, _CHAIN, (session_id,)), key=lambda segment: segment[2])
+    return [
+        (segment_id, ulid, max(lo, after_seq), min(hi, upto_seq))
+        for segment_id, ulid, lo, hi in segments
+        if max(lo, after_seq) < min(hi, upto_seq)
+    ]
+
+
 def timeline_page(
     conn: apsw.Connection, session_id: int, after_seq: int, upto_seq: int
 ) -> list[Event]:
@@ -478,15 +529,29 @@ def timeline_page(
     One recursive query finds the segments; each segment overlapping the page is then
     one primary-key range read (no join, no sort).
     """
-    segments = sorted(fetch_all(conn, _CHAIN, (session_id,)), key=lambda segment: segment[2])
     sql, blob_sql = _RANGE.format(**_TEXT_COLUMNS), _RANGE.format(**_BLOB_COLUMNS)
     events: list[Event] = []
-    for segment_id, ulid, lo, hi in segments:
-        start, end = max(lo, after_seq), min(hi, upto_seq)
-        if start < end:
-            rows = fetch_all(conn, sql, (segment_id, start, end), blob_sql=blob_sql)
-            events += _to_events(ulid, rows)
+    for segment_id, ulid, start, end in _segments(conn, session_id, after_seq, upto_seq):
+        rows = fetch_all(conn, sql, (segment_id, start, end), blob_sql=blob_sql)
+        events += _to_events(ulid, rows)
     return events
+
+
+def timeline_data(
+    conn: apsw.Connection, session_id: int, after_seq: int, upto_seq: int
+) -> list[tuple[int, str, Any]]:
+    """``(seq, kind, data)`` of the timeline events in the range, oldest first.
+
+    :func:`timeline_page` without ``Event`` objects, times or texts, for a reader that
+    folds the data by kind (the Agents adapter): about half the cost per event.
+    """
+    sql, blob_sql = _DATA_RANGE.format(**_TEXT_COLUMNS), _DATA_RANGE.format(**_BLOB_COLUMNS)
+    out: list[tuple[int, str, Any]] = []
+    for segment_id, _, start, end in _segments(conn, session_id, after_seq, upto_seq):
+        rows = fetch_all(conn, sql, (segment_id, start, end), blob_sql=blob_sql)
+        seqs, kinds, raws = zip(*rows, strict=True) if rows else ((), (), ())
+        out += zip(seqs, kinds, _decode_all(list(raws)), strict=True)
+    return out
 
 
 def own_events(

@@ -34,8 +34,8 @@ from typing import Any
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 
-from ..errors import SeqConflict, SessionEnded
-from ..models import Event
+from .._events import check_kind, check_size, encode_data
+from ..errors import InvalidInput, SeqConflict, SessionEnded
 from ..store import Store
 
 __all__ = ["ZeroAgentsSession"]
@@ -45,10 +45,33 @@ POP = "agents.pop"
 CLEAR = "agents.clear"
 MILESTONE_PREFIX = "agents.session."
 SUMMARY_CHARS = 200
+for _kind in (ITEM, POP, CLEAR):
+    check_kind(_kind)  # valid kinds, so rows need not check them again
+
+Row = tuple[str, str, "str | None"]
 
 
 def _summary(item: Any) -> str:
     """A readable one-line ``text`` for the event (the item itself is in ``data``)."""
+    if type(item) is dict:
+        content = item.get("content")
+        role = item.get("role")
+        if type(content) is str and type(role) is str:
+            text = f"{role}: {content}"
+            # The usual message is already one clean line: skip the normalisation.  A
+            # str that is printable has no whitespace but " " (str.isprintable).
+            if (
+                len(text) <= SUMMARY_CHARS
+                and text.isprintable()
+                and "  " not in text
+                and text[0] != " "
+                and text[-1] != " "
+            ):
+                return text
+    return _general_summary(item)
+
+
+def _general_summary(item: Any) -> str:
     if isinstance(item, dict):
         content = item.get("content")
         role = item.get("role")
@@ -64,6 +87,23 @@ def _summary(item: Any) -> str:
         text = "item"
     text = " ".join(text.split())
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+
+
+def _rows(entries: list[tuple[str, str, Any]], max_event_bytes: int) -> list[Row]:
+    """``(kind, text, data_json)`` rows, checked and encoded as ``Store.append_many``
+    would (our kinds and summaries are valid by construction).  Raises InvalidInput
+    naming the item."""
+    rows: list[Row] = []
+    append_row = rows.append
+    for index, (kind, text, data) in enumerate(entries):
+        try:
+            data_json = encode_data(data, max_bytes=max_event_bytes)
+            if (len(text) + (len(data_json) if data_json else 0)) * 4 > max_event_bytes:
+                check_size(text, data_json, max_event_bytes)
+        except InvalidInput as exc:
+            raise InvalidInput(f"item {index}: {exc}") from exc
+        append_row((kind, text, data_json))
+    return rows
 
 
 class ZeroAgentsSession:
@@ -167,22 +207,28 @@ class ZeroAgentsSession:
         self._ulid = found
         return found
 
-    def _fold(self, events: list[Event]) -> None:
-        for event in events:
-            if event.kind == ITEM:
-                self._items[event.seq] = event.data
-            elif event.kind == POP and isinstance(event.data, dict):
-                self._items.pop(int(event.data.get("seq", -1)), None)
-            elif event.kind == CLEAR and isinstance(event.data, dict):
-                through = int(event.data.get("through_seq", 0))
-                for seq in [s for s in self._items if s <= through]:
-                    del self._items[seq]
-            self._folded_upto = event.seq
+    def _fold(self, page: list[tuple[int, str, Any]]) -> None:
+        items = self._items
+        for seq, kind, data in page:
+            if kind == ITEM:
+                items[seq] = data
+            elif kind == POP and isinstance(data, dict):
+                items.pop(int(data.get("seq", -1)), None)
+            elif kind == CLEAR and isinstance(data, dict):
+                through = int(data.get("through_seq", 0))
+                for old in [s for s in items if s <= through]:
+                    del items[old]
+        if page:
+            self._folded_upto = page[-1][0]
 
     def _refresh(self) -> str:
-        """Fold in what was appended since the last call; the session's ulid."""
+        """Fold in what was appended since the last call; the session's ulid.
+
+        Reads ``(seq, kind, data)`` rows, not ``Event`` objects: the fold needs no more.
+        """
         ulid = self._session_ulid()
-        self._fold(list(self._store.replay(ulid, after_seq=self._folded_upto)))
+        for page in self._store._timeline_data(ulid, self._folded_upto):
+            self._fold(page)
         return ulid
 
     def _current_items(self) -> list[TResponseInputItem]:
@@ -193,11 +239,14 @@ class ZeroAgentsSession:
     def _append(
         self, ulid: str, entries: list[tuple[str, str, Any]], *, expected_seq: int | None = None
     ) -> None:
+        # Checked and encoded here, appended without building Event objects we would
+        # throw away.
+        rows = _rows(entries, self._store._max_event_bytes)
         try:
-            self._store.append_many(ulid, entries, expected_seq=expected_seq)
+            self._store._append_rows(ulid, rows, expected_seq=expected_seq)
         except SessionEnded:  # ended by close() or another process: reopen and write
             self._store.resume(ulid, force=True, tail=0)
-            self._store.append_many(ulid, entries, expected_seq=expected_seq)
+            self._store._append_rows(ulid, rows, expected_seq=expected_seq)
 
     def _add(self, items: list[TResponseInputItem]) -> None:
         with self._lock:
