@@ -6,12 +6,6 @@ resume it, fork it into a child that keeps its parent's history, replay it, labe
 
 from typing import TYPE_CHECKING, Any
 
-from ._check import CheckReport, Problem
-from ._lifecycle import PruneReport
-from ._search import SearchHit
-from ._stats import StoreStats
-from ._summary import Summary
-from ._transfer import TransferCounts
 from .errors import (
     AmbiguousSession,
     DiskFull,
@@ -34,6 +28,12 @@ from .models import Event, EventKind, Milestone, Resumed, Session, Status
 from .store import Clock, Store, default_path
 
 if TYPE_CHECKING:
+    from ._check import CheckReport, Problem
+    from ._lifecycle import PruneReport
+    from ._search import SearchHit
+    from ._stats import StoreStats
+    from ._summary import Summary
+    from ._transfer import TransferCounts
     from .aio import AsyncStore
     from .tui import OutputLine, Recorder, SessionCommands
 
@@ -78,13 +78,20 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-# The embedding kit loads on first use, so ``import zero_session`` stays fast for
-# programs that only need the store.
+# The embedding kit and the report types of the maintenance and search methods load on
+# first use, so ``import zero_session`` stays fast for programs that only need the store.
 _LAZY = {
     "AsyncStore": "zero_session.aio",
+    "CheckReport": "zero_session._check",
     "OutputLine": "zero_session.tui.commands",
+    "Problem": "zero_session._check",
+    "PruneReport": "zero_session._lifecycle",
     "Recorder": "zero_session.tui.recorder",
+    "SearchHit": "zero_session._search",
     "SessionCommands": "zero_session.tui.commands",
+    "StoreStats": "zero_session._stats",
+    "Summary": "zero_session._summary",
+    "TransferCounts": "zero_session._transfer",
 }
 
 

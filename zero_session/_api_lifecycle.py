@@ -1,20 +1,25 @@
 """Store methods for retention and search: archive, delete, prune, vacuum, search, summary.
 
 The rules (what prune may remove, how search indexes lazily) live in ``_lifecycle``,
-``_search`` and ``_summary``.
+``_search`` and ``_summary``, which are imported by the methods that use them, so that
+``import zero_session`` does not pay for them (see docs/performance.md).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from . import _lifecycle, _search, _sessions, _summary
-from ._lifecycle import PruneReport
-from ._search import SearchHit
+from . import _sessions
 from ._store_core import SessionRef, StoreCore, check_int
-from ._summary import Summary
 from .errors import ReadOnlyStore
 from .models import Session
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from ._lifecycle import PruneReport
+    from ._search import SearchHit
+    from ._summary import Summary
 
 __all__ = ["LifecycleMethods"]
 
@@ -28,6 +33,8 @@ class LifecycleMethods(StoreCore):
         It still resolves by ulid and label, and shows status ``archived`` unless live.
         Idempotent (the first archive time is kept).  Raises SessionNotFound.
         """
+        from . import _lifecycle
+
         ulid = self._ulid_of(session)
         with self._writing() as conn:
             now = self._now()
@@ -37,6 +44,8 @@ class LifecycleMethods(StoreCore):
 
     def unarchive(self, session: SessionRef) -> Session:
         """Show an archived session in default listings again.  Raises SessionNotFound."""
+        from . import _lifecycle
+
         ulid = self._ulid_of(session)
         with self._writing() as conn:
             _lifecycle.set_archived(conn, ulid, None)
@@ -52,6 +61,8 @@ class LifecycleMethods(StoreCore):
         ``cascade``, which removes the whole subtree; refuses one that another live
         process is writing (SessionBusy) unless ``force``.  Raises SessionNotFound.
         """
+        from . import _lifecycle
+
         ulid = self._ulid_of(session)
         with self._writing() as conn:
             before = _lifecycle.file_bytes(conn)
@@ -60,7 +71,7 @@ class LifecycleMethods(StoreCore):
             )
             _lifecycle.reclaim_space(conn)
             reclaimed = before - _lifecycle.file_bytes(conn)
-        return PruneReport(
+        return _lifecycle.PruneReport(
             sessions=tuple(f[1] for f in sorted(tree, key=lambda f: f[0], reverse=True)),
             n_events=n_events,
             event_bytes=n_bytes,
@@ -84,6 +95,8 @@ class LifecycleMethods(StoreCore):
         A session's activity is its latest start, event or end.  Raises InvalidInput,
         ReadOnlyStore (unless ``dry_run``).
         """
+        from . import _lifecycle
+
         if self._readonly and not dry_run:
             raise ReadOnlyStore(f"{self._path} was opened read-only")
         with self._reading() as conn:
@@ -108,7 +121,7 @@ class LifecycleMethods(StoreCore):
             removed += [f[1] for f in gone]
             n_events += events
             n_bytes += size
-        return PruneReport(
+        return _lifecycle.PruneReport(
             sessions=tuple(removed),
             n_events=n_events,
             event_bytes=n_bytes,
@@ -121,6 +134,8 @@ class LifecycleMethods(StoreCore):
         Needed once for files created before zero_session reclaimed space itself; slow
         on big files (everything is rewritten).  Raises ReadOnlyStore, StoreLocked.
         """
+        from . import _lifecycle
+
         with self._reading() as conn:
             if self._readonly:
                 raise ReadOnlyStore(f"{self._path} was opened read-only")
@@ -145,6 +160,8 @@ class LifecycleMethods(StoreCore):
         process (a read-only store searches what is indexed already).  Raises
         InvalidInput (bad query), SessionNotFound.
         """
+        from . import _search
+
         match = _search.prepare_query(query, literal=literal)
         check_int(limit, "limit", minimum=1)
         if (
@@ -169,6 +186,8 @@ class LifecycleMethods(StoreCore):
         Skips even the pending check when nothing was committed since the last catch-up
         (by this connection or any other), which ``_search.change_mark`` tells cheaply.
         """
+        from . import _search
+
         if self._readonly:
             return
         with self._reading() as conn:
@@ -192,6 +211,8 @@ class LifecycleMethods(StoreCore):
         Counts the session's own events (a fork's inherited ones belong to its
         ancestors).  Raises SessionNotFound.
         """
+        from . import _summary
+
         ulid = self._ulid_of(session)
         with self._reading() as conn:
             return _summary.summarise(conn, ulid, self._now())

@@ -1,16 +1,22 @@
-"""Store methods for looking after the file: check, export/import, stats, backup."""
+"""Store methods for looking after the file: check, export/import, stats, backup.
+
+``_check``, ``_transfer``, ``_stats`` and ``_backup`` are imported by the methods that
+use them, so that ``import zero_session`` does not pay for them (docs/performance.md).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import _backup, _sessions, _stats, _transfer
-from ._check import CheckReport, run_check
-from ._stats import StoreStats
+from . import _sessions
 from ._store_core import SessionRef, StoreCore, check_int
-from ._transfer import TextSink, TransferCounts
+
+if TYPE_CHECKING:
+    from ._check import CheckReport
+    from ._stats import StoreStats
+    from ._transfer import TextSink, TransferCounts
 
 __all__ = ["MaintenanceMethods"]
 
@@ -26,8 +32,10 @@ class MaintenanceMethods(StoreCore):
         raising; ``report.ok`` is True when there is none.  Read-only; works on a
         ``readonly=True`` store.  Raises StoreClosed, StoreLocked.
         """
+        from . import _check
+
         with self._reading() as conn:
-            return run_check(conn)
+            return _check.run_check(conn)
 
     def export(
         self, out: TextSink, *, sessions: Iterable[SessionRef] | None = None
@@ -39,6 +47,8 @@ class MaintenanceMethods(StoreCore):
         labels.  One read transaction: a consistent snapshot while others write.  The
         format is described in ``zero_session/_transfer.py``.  Raises SessionNotFound.
         """
+        from . import _transfer
+
         if not callable(getattr(out, "write", None)):
             raise TypeError(f"out must have a write(str) method, not {type(out).__name__}")
         ulids = None if sessions is None else [self._ulid_of(s) for s in sessions]
@@ -58,6 +68,8 @@ class MaintenanceMethods(StoreCore):
         links and milestones are restored exactly.  Raises InvalidInput (naming
         ``source`` and the line) for a malformed file or one that contradicts the store.
         """
+        from . import _transfer
+
         with self._writing() as conn:
             return _transfer.import_from(
                 conn, lines, max_event_bytes=self._max_event_bytes, source=source
@@ -66,6 +78,8 @@ class MaintenanceMethods(StoreCore):
     def stats(self, *, top: int = 5) -> StoreStats:
         """Counts of sessions, events, milestones and labels, file sizes, events per kind,
         and the ``top`` sessions with the most events.  Reads every event once."""
+        from . import _stats
+
         check_int(top, "top")
         with self._reading() as conn:
             conn.execute("BEGIN")
@@ -79,6 +93,8 @@ class MaintenanceMethods(StoreCore):
 
         Raises SessionNotFound.
         """
+        from . import _stats
+
         ulid = self._ulid_of(session)
         with self._reading() as conn:
             session_id, _, _ = self._position(conn, ulid)
@@ -90,6 +106,10 @@ class MaintenanceMethods(StoreCore):
         Consistent even while other processes write; returns the copy's size in bytes.
         Raises InvalidInput when ``dest`` exists, StorageError.
         """
+        from pathlib import Path
+
+        from . import _backup
+
         target = Path(dest).expanduser()
         with self._reading() as conn:
             return _backup.backup_to(conn, target)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _events, _filters, _sessions
 from ._liveness import current_writer
@@ -17,6 +16,9 @@ from ._store_core import NOT_ARCHIVED, SessionRef, StoreCore, check_int, check_o
 from .errors import InvalidInput, SessionBusy, SessionNotFound
 from .ids import new_ulid
 from .models import Resumed, Session, Status
+
+if TYPE_CHECKING:
+    from datetime import timedelta
 
 __all__ = ["SessionMethods", "encode_meta"]
 
@@ -52,14 +54,19 @@ class SessionMethods(StoreCore):
         check_optional_text(engine_base_url, "engine_base_url")
         meta_json = encode_meta(meta, self._max_event_bytes)
         directory = _sessions.canonical_cwd(cwd)
-        if ttl is not None and not isinstance(ttl, timedelta):
-            raise TypeError(f"ttl must be a timedelta or None, not {type(ttl).__name__}")
-        if ttl is not None and ttl <= timedelta(0):
-            raise InvalidInput(f"ttl must be a positive timedelta, got {ttl!r}")
+        ttl_ms = None
+        if ttl is not None:
+            from datetime import timedelta  # here: ~1.5 ms of `import zero_session`
+
+            if not isinstance(ttl, timedelta):
+                raise TypeError(f"ttl must be a timedelta or None, not {type(ttl).__name__}")
+            if ttl <= timedelta(0):
+                raise InvalidInput(f"ttl must be a positive timedelta, got {ttl!r}")
+            ttl_ms = ttl // timedelta(milliseconds=1)
         ulid = new_ulid()
         with self._writing() as conn:
             now = self._now()
-            expires = now + ttl // timedelta(milliseconds=1) if ttl is not None else None
+            expires = now + ttl_ms if ttl_ms is not None else None
             _sessions.insert_session(
                 conn,
                 ulid=ulid,

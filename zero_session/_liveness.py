@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import os
 from functools import cache
-
-import attrs
+from typing import NamedTuple
 
 __all__ = ["Writer", "current_writer", "is_alive"]
 
 
-@attrs.frozen(slots=True)
-class Writer:
-    """The identity stored with a session so other processes can tell if it still runs."""
+class Writer(NamedTuple):
+    """The identity stored with a session so other processes can tell if it still runs.
+
+    A NamedTuple, not an attrs class: internal, and ~0.3 ms less of `import zero_session`.
+    """
 
     host: str
     pid: int

@@ -13,14 +13,14 @@ See https://www.sqlite.org/pragma.html#pragma_application_id.
 
 from __future__ import annotations
 
+import os
 import re
 import time
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import cache, partial
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import apsw
-import attrs
 
 from ._sql import fetch_all
 from .errors import NotAStore, SchemaTooNew, StorageError
@@ -43,22 +43,23 @@ _MIGRATION_NAME = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
 
-@attrs.frozen(slots=True)
-class Migration:
-    """One numbered schema step."""
+class Migration(NamedTuple):
+    """One numbered schema step (a NamedTuple: internal, and cheaper to import)."""
 
     version: int
     name: str
     sql: str
 
 
-def _migrations_folder() -> Traversable:
-    here = Path(__file__).resolve().parent
+def _migrations_folder() -> str | Traversable:
+    """The folder of migration files: a path on disk (read with ``os``, no ``pathlib``
+    import), else a resource of the package."""
+    here = os.path.dirname(os.path.realpath(__file__))
     for folder in (
-        here / "migrations",  # an installed wheel ships them inside the package
-        here.parent / "migrations",  # a source checkout or editable install
+        os.path.join(here, "migrations"),  # an installed wheel ships them in the package
+        os.path.join(os.path.dirname(here), "migrations"),  # a checkout or editable install
     ):
-        if folder.is_dir():
+        if os.path.isdir(folder):
             return folder
     # Anything else (a zipped install): ask importlib.resources, imported only here since
     # it pulls in tempfile, shutil and the compression modules (~5 ms).
@@ -67,14 +68,29 @@ def _migrations_folder() -> Traversable:
     return resources.files("zero_session") / "migrations"
 
 
+def _read_text(path: str) -> str:
+    with open(path, encoding="utf-8") as file:
+        return file.read()
+
+
+def _migration_files() -> list[tuple[str, Callable[[], str]]]:
+    """(file name, a function reading it) for each file of the migrations folder."""
+    folder = _migrations_folder()
+    if isinstance(folder, str):
+        return [
+            (name, partial(_read_text, os.path.join(folder, name))) for name in os.listdir(folder)
+        ]
+    return [(entry.name, partial(entry.read_text, "utf-8")) for entry in folder.iterdir()]
+
+
 @cache
 def load_migrations() -> tuple[Migration, ...]:
     """Every migration, in order; the numbers must run 1, 2, 3, ... without a gap."""
     found: list[Migration] = []
-    for entry in _migrations_folder().iterdir():
-        match = _MIGRATION_NAME.fullmatch(entry.name)
+    for name, read in _migration_files():
+        match = _MIGRATION_NAME.fullmatch(name)
         if match:
-            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+            found.append(Migration(int(match.group(1)), match.group(2), read()))
     found.sort(key=lambda m: m.version)
     if [m.version for m in found] != list(range(1, len(found) + 1)):
         raise StorageError(f"migrations are not numbered 1..n: {[m.version for m in found]}")

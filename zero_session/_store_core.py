@@ -14,8 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from pathlib import Path
-from typing import Any, Literal, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 import apsw
 
@@ -34,6 +33,9 @@ from .errors import (
 )
 from .ids import parse_ulid
 from .models import Session
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
@@ -71,11 +73,26 @@ def default_path() -> Path:
 
     ``XDG_STATE_HOME`` defaults to ``~/.local/state``.
     """
+    from pathlib import Path
+
+    return Path(_default_path())
+
+
+def _default_path() -> str:
+    """:func:`default_path` as a str, without importing ``pathlib`` (see ``_files``)."""
     configured = os.environ.get("ZERO_SESSION_DB")
     if configured:
-        return Path(configured).expanduser()
+        return os.path.expanduser(configured)
     state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(state_home) / "zero-session" / "sessions.db"
+    return os.path.join(state_home, "zero-session", "sessions.db")
+
+
+def _as_path(path: str | os.PathLike[str]) -> str:
+    """``path`` as a str with ``~`` expanded."""
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise TypeError(f"path must be str or os.PathLike[str], not {type(path).__name__}")
+    return os.path.expanduser(text)
 
 
 _MAX_SQLITE_INT = 2**63 - 1
@@ -152,14 +169,14 @@ class StoreCore:
             raise InvalidInput(f"durability must be 'full' or 'normal', got {durability!r}")
         check_int(busy_timeout_ms, "busy_timeout_ms")
         check_int(max_event_bytes, "max_event_bytes", minimum=1)
-        target = Path(path).expanduser() if path is not None else default_path()
-        if "\x00" in str(target) or not_utf8(str(target)):
-            raise InvalidInput(f"path {str(target)!r} is not a possible SQLite file name")
-        if target.is_dir():
+        target = _default_path() if path is None else _as_path(path)
+        if "\x00" in target or not_utf8(target):
+            raise InvalidInput(f"path {target!r} is not a possible SQLite file name")
+        if os.path.isdir(target):
             raise StorageError(f"{target} is a directory, not a database file")
         uri = None
         if readonly:
-            if not target.exists():
+            if not os.path.exists(target):
                 raise StorageError(f"{target} does not exist (readonly=True never creates it)")
             flags = apsw.SQLITE_OPEN_READONLY
             uri = immutable_uri(target)
@@ -173,7 +190,7 @@ class StoreCore:
             flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
         try:
             return cls._connect(
-                str(target),
+                target,
                 uri=uri,
                 flags=flags,
                 vfs=vfs,

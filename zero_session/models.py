@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -57,6 +56,8 @@ def iso_utc(at_ms: int | None) -> str | None:
     """Epoch milliseconds as ISO-8601 UTC text with millisecond precision (``...Z``)."""
     if at_ms is None:
         return None
+    from datetime import UTC, datetime  # here: ~1.5 ms of `import zero_session`
+
     moment = datetime.fromtimestamp(at_ms / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at_ms % 1000:03d}Z"
 
@@ -142,6 +143,8 @@ class Resumed:
 
         Example: ``resuming: 2026-11-21 14:03 UTC · interrupted · 1,234 prior events``.
         """
+        from datetime import UTC, datetime
+
         started = datetime.fromtimestamp(self.session.started_at_ms / 1000, tz=UTC)
         noun = "prior event" if self.n_events == 1 else "prior events"
         return (
