@@ -10,6 +10,7 @@ one mixin module per concern (``_api_*.py``) and are gathered by ``store.Store``
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -172,11 +173,15 @@ class StoreCore:
         target = _default_path() if path is None else _as_path(path)
         if "\x00" in target or not_utf8(target):
             raise InvalidInput(f"path {target!r} is not a possible SQLite file name")
-        if os.path.isdir(target):
+        try:  # one stat answers "a folder?" and "exists?" (the open path is hot in CLIs)
+            exists, is_dir = True, stat.S_ISDIR(os.stat(target).st_mode)
+        except (OSError, ValueError):
+            exists, is_dir = False, False
+        if is_dir:
             raise StorageError(f"{target} is a directory, not a database file")
         uri = None
         if readonly:
-            if not os.path.exists(target):
+            if not exists:
                 raise StorageError(f"{target} does not exist (readonly=True never creates it)")
             flags = apsw.SQLITE_OPEN_READONLY
             uri = immutable_uri(target)
@@ -184,7 +189,8 @@ class StoreCore:
                 flags |= apsw.SQLITE_OPEN_URI
         else:
             try:
-                create_private_file(target)
+                if not exists:
+                    create_private_file(target)
             except OSError as exc:
                 raise StorageError(f"cannot create {target}: {exc}") from exc
             flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
