@@ -131,7 +131,7 @@ def test_show_lists_parent_chain_and_kinds(sample: Sample) -> None:
     assert "kinds        prompt 1, alert 1, system 1, warn 1" in text.replace(
         "alert 1, prompt 1", "prompt 1, alert 1"
     )
-    fork_text = run(sample.db, "show", sample.fork[:12]).out
+    fork_text = run(sample.db, "show", sample.fork[:16]).out
     assert f"forked from  {sample.main} (pre-cpi) at seq 2" in fork_text
 
 
@@ -180,7 +180,7 @@ def test_find(sample: Sample) -> None:
 
 
 def test_label_unlabel_fork_end_write_the_store(sample: Sample) -> None:
-    assert run(sample.db, "label", sample.other[:12], "nightly").out.strip() == (
+    assert run(sample.db, "label", sample.other[:16], "nightly").out.strip() == (
         f"labelled {sample.other} as nightly"
     )
     assert run(sample.db, "label", "nightly", "second", "--json").json() == {
