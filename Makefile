@@ -23,7 +23,7 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/zero-session demo
 
-## test: ruff, mypy --strict and the whole pytest suite
+## test: ruff, mypy --strict and the whole pytest suite, at both durabilities
 test: lint typecheck pytest
 
 lint: $(STAMP)
@@ -35,6 +35,8 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
+	# the whole suite again with stores opened at durability="normal"
+	$(BIN)/python -m pytest -q --durability normal
 
 # The bench extra: the peers measured next to us, matplotlib for the plot.
 $(BENCH_STAMP): $(STAMP)

@@ -13,6 +13,7 @@ from pathlib import Path
 import attrs
 import pytest
 from clirunner import SCRIPT, cli_env, run
+from ulidtools import unique_prefix
 
 from zero_session import Store
 
@@ -131,7 +132,7 @@ def test_show_lists_parent_chain_and_kinds(sample: Sample) -> None:
     assert "kinds        prompt 1, alert 1, system 1, warn 1" in text.replace(
         "alert 1, prompt 1", "prompt 1, alert 1"
     )
-    fork_text = run(sample.db, "show", sample.fork[:16]).out
+    fork_text = run(sample.db, "show", unique_prefix(sample.fork, sample.main, sample.other)).out
     assert f"forked from  {sample.main} (pre-cpi) at seq 2" in fork_text
 
 
@@ -174,13 +175,14 @@ def test_tail(sample: Sample) -> None:
 
 def test_find(sample: Sample) -> None:
     assert run(sample.db, "find", "pre-cpi", "--json").json()["ulid"] == sample.main
-    prefix = sample.other.lower()[:14]
+    prefix = unique_prefix(sample.other, sample.main, sample.fork).lower()
     assert run(sample.db, "find", prefix, "--json").json()["ulid"] == sample.other
     assert run(sample.db, "find", sample.main).out.splitlines()[1].startswith(sample.main)
 
 
 def test_label_unlabel_fork_end_write_the_store(sample: Sample) -> None:
-    assert run(sample.db, "label", sample.other[:16], "nightly").out.strip() == (
+    other = unique_prefix(sample.other, sample.main, sample.fork)
+    assert run(sample.db, "label", other, "nightly").out.strip() == (
         f"labelled {sample.other} as nightly"
     )
     assert run(sample.db, "label", "nightly", "second", "--json").json() == {

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import apsw
 import pytest
+from ulidtools import unique_prefix
 
 from zero_session import (
     HasForks,
@@ -87,9 +88,7 @@ def test_archive_hides_from_listings_but_resolves(cstore: Store, tmp_path: Path)
     assert {s.ulid for s in cstore.list_sessions(include_archived=True)} == {ulid, other}
     assert cstore.get(ulid).status is Status.ARCHIVED
     assert cstore.find("keep-me").ulid == ulid
-    # ten characters are the timestamp (shared by sessions started in the same ms);
-    # sixteen add random bits that tell these two apart
-    assert cstore.find(ulid[:16]).ulid == ulid
+    assert cstore.find(unique_prefix(ulid, other)).ulid == ulid
     assert [e.text for e in cstore.replay(ulid)] == ["hello"]
     cstore.archive(other)
     assert cstore.latest(cwd=tmp_path) is None
