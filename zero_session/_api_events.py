@@ -6,9 +6,9 @@ Sequencing and the timeline queries live in ``_events``; appends are submitted t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 import apsw
 
@@ -16,6 +16,8 @@ from . import _events
 from ._store_core import REPLAY_PAGE, EventItem, SessionRef, StoreCore, check_int
 from .errors import ReadOnlyStore
 from .models import Event
+
+T = TypeVar("T")
 
 __all__ = ["EventMethods"]
 
@@ -131,13 +133,23 @@ class EventMethods(StoreCore):
         return chain.from_iterable(self._replay_pages(ulid, after_seq))
 
     def _replay_pages(self, ulid: str, after_seq: int) -> Iterator[list[Event]]:
+        return self._timeline_pages(ulid, after_seq, _events.timeline_page)
+
+    def _timeline_pages(
+        self,
+        ulid: str,
+        after_seq: int,
+        read_page: Callable[[apsw.Connection, int, int, int], list[T]],
+    ) -> Iterator[list[T]]:
+        """Pages of the timeline after ``after_seq`` as it stood when the first page was
+        asked for, each read under the mutex by ``read_page(conn, id, after, upto)``."""
         with self._reading() as conn:
             session_id, _, upto = self._position(conn, ulid)
         after = after_seq
         while after < upto:
             page_end = min(after + REPLAY_PAGE, upto)
             with self._reading() as conn:
-                page = _events.timeline_page(conn, session_id, after, page_end)
+                page = read_page(conn, session_id, after, page_end)
             yield page
             after = page_end
 
@@ -169,12 +181,4 @@ class EventMethods(StoreCore):
     def _timeline_data(self, ulid: str, after_seq: int) -> Iterator[list[tuple[int, str, Any]]]:
         """Pages of ``(seq, kind, data)`` of the timeline after ``after_seq`` (as
         :meth:`replay` reads them, without building events).  Raises SessionNotFound."""
-        with self._reading() as conn:
-            session_id, _, upto = self._position(conn, ulid)
-        after = after_seq
-        while after < upto:
-            page_end = min(after + REPLAY_PAGE, upto)
-            with self._reading() as conn:
-                page = _events.timeline_data(conn, session_id, after, page_end)
-            yield page
-            after = page_end
+        return self._timeline_pages(ulid, after_seq, _events.timeline_data)
