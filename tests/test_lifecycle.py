@@ -12,6 +12,8 @@ from pathlib import Path
 
 import apsw
 import pytest
+from children import run_child
+from clocks import ManualClock
 from ulidtools import unique_prefix
 
 from zero_session import (
@@ -26,26 +28,13 @@ from zero_session import (
 )
 
 
-class FakeClock:
-    """A settable clock in epoch ms, starting at 2026-01-01."""
-
-    def __init__(self) -> None:
-        self.now = 1_767_225_600_000
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta // timedelta(milliseconds=1)
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(1_767_225_600_000)
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def cstore(open_store: Callable[..., Store], clock: FakeClock) -> Store:
+def cstore(open_store: Callable[..., Store], clock: ManualClock) -> Store:
     return open_store(clock=clock)
 
 
@@ -95,7 +84,7 @@ def test_archive_hides_from_listings_but_resolves(cstore: Store, tmp_path: Path)
     assert cstore.list_sessions(cwd=tmp_path) == []
 
 
-def test_archive_is_idempotent_and_unarchive_restores(cstore: Store, clock: FakeClock) -> None:
+def test_archive_is_idempotent_and_unarchive_restores(cstore: Store, clock: ManualClock) -> None:
     ulid = ended_session(cstore, "x")
     first = cstore.archive(ulid).archived_at_ms
     clock.advance(timedelta(hours=1))
@@ -123,7 +112,7 @@ def test_a_live_archived_session_shows_live(cstore: Store) -> None:
 # ------------------------------------------------------------------------------ expiry
 
 
-def test_expired_status_and_prune(cstore: Store, clock: FakeClock) -> None:
+def test_expired_status_and_prune(cstore: Store, clock: ManualClock) -> None:
     short = ended_session(cstore, "short lived", ttl=timedelta(hours=1))
     long = ended_session(cstore, "long lived", ttl=timedelta(days=30))
     plain = ended_session(cstore, "no ttl")
@@ -140,7 +129,7 @@ def test_expired_status_and_prune(cstore: Store, clock: FakeClock) -> None:
     assert {s.ulid for s in cstore.list_sessions()} == {long, plain}
 
 
-def test_a_live_expired_session_is_not_pruned(cstore: Store, clock: FakeClock) -> None:
+def test_a_live_expired_session_is_not_pruned(cstore: Store, clock: ManualClock) -> None:
     live = cstore.start(ttl=timedelta(minutes=1))
     clock.advance(timedelta(hours=1))
     assert cstore.get(live).status is Status.LIVE
@@ -337,7 +326,7 @@ def test_vacuum_converts_an_old_file(open_store: Callable[..., Store], db_path: 
 # ------------------------------------------------------------------------------- prune
 
 
-def test_prune_removes_old_sessions_only(cstore: Store, clock: FakeClock) -> None:
+def test_prune_removes_old_sessions_only(cstore: Store, clock: ManualClock) -> None:
     old = ended_session(cstore, "old one", "old two")
     clock.advance(timedelta(days=40))
     recent = ended_session(cstore, "recent")
@@ -349,7 +338,7 @@ def test_prune_removes_old_sessions_only(cstore: Store, clock: FakeClock) -> Non
     assert [s.ulid for s in cstore.list_sessions()] == [recent]
 
 
-def test_prune_counts_activity_not_start(cstore: Store, clock: FakeClock) -> None:
+def test_prune_counts_activity_not_start(cstore: Store, clock: ManualClock) -> None:
     session = cstore.start()
     clock.advance(timedelta(days=40))
     cstore.append(session, "prompt", "still going")
@@ -359,7 +348,7 @@ def test_prune_counts_activity_not_start(cstore: Store, clock: FakeClock) -> Non
     assert cstore.prune(older_than=timedelta(days=30)).sessions == (session.ulid,)
 
 
-def test_prune_never_removes_an_ancestor_of_a_kept_fork(cstore: Store, clock: FakeClock) -> None:
+def test_prune_never_removes_an_ancestor_of_a_kept_fork(cstore: Store, clock: ManualClock) -> None:
     root = cstore.start()
     cstore.append(root, "prompt", "root")
     middle = cstore.fork(root)
@@ -382,7 +371,9 @@ def test_prune_never_removes_an_ancestor_of_a_kept_fork(cstore: Store, clock: Fa
     assert [e.text for e in cstore.replay(kept_leaf)] == ["root", "middle"]
 
 
-def test_prune_keeps_ancestors_of_labelled_and_live_forks(cstore: Store, clock: FakeClock) -> None:
+def test_prune_keeps_ancestors_of_labelled_and_live_forks(
+    cstore: Store, clock: ManualClock
+) -> None:
     a = cstore.start()
     b = cstore.fork(a)
     c = cstore.fork(b)
@@ -400,7 +391,7 @@ def test_prune_keeps_ancestors_of_labelled_and_live_forks(cstore: Store, clock: 
     assert {s.ulid for s in cstore.list_sessions()} == {live_root.ulid, live_fork.ulid}
 
 
-def test_prune_keeps_archived_unless_asked(cstore: Store, clock: FakeClock) -> None:
+def test_prune_keeps_archived_unless_asked(cstore: Store, clock: ManualClock) -> None:
     archived = ended_session(cstore, "archived")
     cstore.archive(archived)
     clock.advance(timedelta(days=40))
@@ -408,7 +399,7 @@ def test_prune_keeps_archived_unless_asked(cstore: Store, clock: FakeClock) -> N
     assert cstore.prune(older_than=timedelta(days=1), keep_archived=False).sessions == (archived,)
 
 
-def test_dry_run_changes_nothing(cstore: Store, clock: FakeClock, db_path: Path) -> None:
+def test_dry_run_changes_nothing(cstore: Store, clock: ManualClock, db_path: Path) -> None:
     old = ended_session(cstore, "old text", "more old text")
     fork = cstore.fork(old)
     cstore.end(fork)
@@ -436,7 +427,7 @@ def test_dry_run_changes_nothing(cstore: Store, clock: FakeClock, db_path: Path)
 
 
 def test_prune_in_many_transactions(
-    cstore: Store, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, db_path: Path
+    cstore: Store, clock: ManualClock, monkeypatch: pytest.MonkeyPatch, db_path: Path
 ) -> None:
     monkeypatch.setattr(_lifecycle, "PRUNE_CHUNK_EVENTS", 3)
     roots = [ended_session(cstore, f"root {i}", f"more {i}") for i in range(5)]
@@ -461,7 +452,7 @@ def test_prune_in_many_transactions(
 
 
 def test_prune_rechecks_each_session_in_its_transaction(
-    cstore: Store, clock: FakeClock, db_path: Path
+    cstore: Store, clock: ManualClock, db_path: Path
 ) -> None:
     parent = ended_session(cstore, "parent")
     plain = ended_session(cstore, "plain")
@@ -474,7 +465,7 @@ def test_prune_rechecks_each_session_in_its_transaction(
             expired=True,
             keep_labeled=True,
             keep_archived=True,
-            now_ms=clock.now,
+            now_ms=clock.now_ms,
         )
     finally:
         conn.close()
@@ -532,15 +523,7 @@ def test_prune_removes_an_interrupted_session(store: Store, subprocess_env: dict
         "store.append(s, 'prompt', 'then the process died')\n"
         "print(s.ulid)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    crashed = done.stdout.strip()
+    crashed = run_child(script, subprocess_env)
     assert store.get(crashed).status is Status.INTERRUPTED
     report = store.prune(older_than=timedelta(0))
     assert report.sessions == (crashed,)

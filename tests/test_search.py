@@ -4,30 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import apsw
 import pytest
+from children import run_child
+from clocks import ManualClock
 
 from zero_session import InvalidInput, SearchHit, SessionNotFound, Store, _search
 
 
-class StepClock:
-    """Every call is one second later than the previous one."""
-
-    def __init__(self) -> None:
-        self.now = 1_767_225_600_000
-
-    def __call__(self) -> int:
-        self.now += 1000
-        return self.now
-
-
 @pytest.fixture
 def sstore(open_store: Callable[..., Store]) -> Store:
-    return open_store(clock=StepClock())
+    return open_store(clock=ManualClock(1_767_225_600_000, step_ms=1000))
 
 
 def pending_rows(db_path: Path) -> list[tuple[int, int]]:
@@ -128,15 +118,7 @@ def test_search_finds_text_appended_by_another_process(
         "store.end(s)\n"
         "print(s.ulid)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    remote = done.stdout.strip()
+    remote = run_child(script, subprocess_env)
     hits = sstore.search("kumquat")
     assert [h.session for h in hits] == [remote, mine.ulid]
     assert hits[0].snippet == "remote [kumquat] from a child process"

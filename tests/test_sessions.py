@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from clocks import ManualClock
+from ulidtools import common_prefix
 
 from zero_session import (
     AmbiguousSession,
@@ -24,23 +26,6 @@ from zero_session import (
 )
 
 NOV_21_1403_MS = int(datetime(2026, 11, 21, 14, 3, 27, tzinfo=UTC).timestamp() * 1000)
-
-
-class TickClock:
-    """A clock that moves only when told to."""
-
-    def __init__(self, now_ms: int = NOV_21_1403_MS) -> None:
-        self.now_ms = now_ms
-
-    def __call__(self) -> int:
-        return self.now_ms
-
-
-def common_prefix(a: str, b: str) -> str:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return a[:n]
 
 
 def unique_prefix(target: str, *others: str) -> str:
@@ -133,7 +118,7 @@ def test_find_short_or_unknown_prefix_is_not_found(store: Store) -> None:
 
 
 def test_list_newest_first_ties_later_created_first(open_store: Callable[..., Store]) -> None:
-    clock = TickClock()
+    clock = ManualClock(NOV_21_1403_MS)
     store = open_store(clock=clock)
     same = [store.start() for _ in range(4)]
     clock.now_ms -= 60_000
@@ -204,7 +189,7 @@ def test_latest_walks_up_to_the_nearest_folder(store: Store, tmp_path: Path) -> 
 
 
 def test_end_is_idempotent_and_keeps_the_first_time(open_store: Callable[..., Store]) -> None:
-    clock = TickClock()
+    clock = ManualClock(NOV_21_1403_MS)
     store = open_store(clock=clock)
     session = store.start()
     assert session.status is Status.LIVE
@@ -294,7 +279,7 @@ def test_resume_banner_warnings_and_totals(
 ) -> None:
     child, ulid = holder(n_events=1234)
     release(child)
-    store = open_store(clock=TickClock(NOV_21_1403_MS + 3_600_000))
+    store = open_store(clock=ManualClock(NOV_21_1403_MS + 3_600_000))
     resumed = store.resume(ulid, cli_version="0.3.1", engine_base_url="http://new", tail=10)
     assert resumed.banner() == "resuming: 2026-11-21 14:03 UTC · interrupted · 1,234 prior events"
     assert resumed.n_events == 1234
@@ -344,7 +329,7 @@ def test_labels(store: Store) -> None:
 
 
 def test_milestones(open_store: Callable[..., Store]) -> None:
-    clock = TickClock()
+    clock = ManualClock(NOV_21_1403_MS)
     store = open_store(clock=clock)
     assert store.set_milestone_once("cpi.first", "one") is True
     clock.now_ms += 5
@@ -442,7 +427,7 @@ def test_context_manager_closes(db_path: Path) -> None:
 
 
 def test_memory_store() -> None:
-    with Store.memory(clock=TickClock()) as store:
+    with Store.memory(clock=ManualClock(NOV_21_1403_MS)) as store:
         assert store.path == ":memory:"
         a = store.start(meta={"k": [1, 2]})
         store.append_many(a, [("prompt", "x", {"q": 1}), ("system", "y")])

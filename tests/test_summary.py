@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 
 import pytest
+from children import run_child
+from clocks import ManualClock
 
 from zero_session import SessionNotFound, Status, Store, Summary
 
 
-class StepClock:
-    """Starts at 1_000_000 ms; every call is 10 ms later."""
-
-    def __init__(self) -> None:
-        self.now = 1_000_000
-
-    def __call__(self) -> int:
-        self.now += 10
-        return self.now
-
-
 @pytest.fixture
 def sumstore(open_store: Callable[..., Store]) -> Store:
-    return open_store(clock=StepClock())
+    return open_store(clock=ManualClock(1_000_000, step_ms=10))
 
 
 def test_summary_of_an_ended_session(sumstore: Store) -> None:
@@ -116,15 +105,7 @@ def test_summary_of_an_interrupted_session_lasts_until_its_last_event(
         "store.append(s, 'command', '/crash soon')\n"
         "print(s.ulid)\n"  # exits without end(): interrupted
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=subprocess_env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    summary = store.summary(done.stdout.strip())
+    summary = store.summary(run_child(script, subprocess_env))
     assert summary.status is Status.INTERRUPTED
     assert summary.ended_at_ms is None
     assert summary.last_event_at_ms is not None

@@ -15,19 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clocks import ManualClock
 
 from zero_session import Store
 
 START_MS = int(datetime(2026, 11, 21, 14, 3, 27, tzinfo=UTC).timestamp() * 1000) + 123
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-
-
-class StepClock:
-    def __init__(self) -> None:
-        self.now_ms = START_MS
-
-    def __call__(self) -> int:
-        return self.now_ms
 
 
 def shell_json(db_path: Path, sql: str) -> list[dict[str, Any]]:
@@ -44,7 +37,7 @@ def shell_json(db_path: Path, sql: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def recorded(open_store: Callable[..., Store]) -> dict[str, str]:
-    clock = StepClock()
+    clock = ManualClock(START_MS)
     store = open_store(clock=clock)
     a = store.start(cli_version="0.3.0", engine_base_url="http://engine", cwd="/")
     clock.now_ms += 1_000

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 
-def _shared_length(a: str, b: str) -> int:
-    length = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        length += 1
-    return length
+def common_prefix(a: str, b: str) -> str:
+    """The characters ``a`` and ``b`` start with alike."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
 
 
 def unique_prefix(ulid: str, *others: str, minimum: int = 6) -> str:
@@ -18,5 +17,5 @@ def unique_prefix(ulid: str, *others: str, minimum: int = 6) -> str:
     python-ulid makes ULIDs of one millisecond monotonic (the random part counts up), so
     sessions started together can share all but their last characters.
     """
-    shared = max((_shared_length(ulid, other) for other in others), default=0)
+    shared = max((len(common_prefix(ulid, other)) for other in others), default=0)
     return ulid[: max(minimum, shared + 1)]
