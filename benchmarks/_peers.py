@@ -36,6 +36,10 @@ class Peer:
     def replay(self) -> list[Any]:
         raise NotImplementedError
 
+    def last(self) -> Any:
+        """The newest item: the first answer a program reading the store wants."""
+        raise NotImplementedError
+
     def set_synchronous(self, level: str) -> None:
         raise NotImplementedError
 
@@ -99,6 +103,9 @@ class OpenAIAgents(Peer):
     def replay(self) -> list[Any]:
         return list(self._run(self._session.get_items()))
 
+    def last(self) -> Any:
+        return self._run(self._session.get_items(limit=1))
+
     def set_synchronous(self, level: str) -> None:
         # Connections are per worker thread; each new one is configured at this level.
         self._level["value"] = SYNCHRONOUS[level]
@@ -154,6 +161,9 @@ class LangGraph(Peer):
             events.append(t.checkpoint["channel_values"].get("event"))
             events.extend(value for _, channel, value in t.pending_writes if channel == "event")
         return events
+
+    def last(self) -> Any:
+        return self._saver.get_tuple(self._thread)
 
     def set_synchronous(self, level: str) -> None:
         self._conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[level]}")
@@ -212,6 +222,10 @@ class EventSourcing(Peer):
     def replay(self) -> list[Any]:
         loads = json.loads
         return [loads(e.state) for e in self._recorder.select_events(self._id)]
+
+    def last(self) -> Any:
+        found = self._recorder.select_events(self._id, desc=True, limit=1)
+        return json.loads(found[0].state)
 
     def set_synchronous(self, level: str) -> None:
         self._level["value"] = SYNCHRONOUS[level]

@@ -83,11 +83,50 @@ def connect(path: Path | str, durability: str) -> apsw.Connection:
 
 
 def open_close(path: Path | str, durability: str) -> None:
-    """What opening a store costs at the least: connect, configure, read the version."""
-    conn = connect(path, durability)
-    conn.execute("PRAGMA application_id").fetchall()
+    """What opening an up-to-date store costs at the least: connect, read the header's
+    version and id (neither needs the schema), close.  ``durability`` is set on first
+    use, as the Store does."""
+    conn = apsw.Connection(str(path))
+    conn.setbusytimeout(5000)
     conn.execute("PRAGMA user_version").fetchall()
+    conn.execute("PRAGMA application_id").fetchall()
     conn.close()
+
+
+POSITION = "SELECT id, fork_seq, last_seq FROM sessions WHERE ulid = ?"
+
+
+def segments(
+    conn: apsw.Connection, session_id: int, fork_seq: int, after: int, upto: int
+) -> list[tuple[int, int, int]]:
+    """``(segment id, start, end]`` of the timeline range, as zero_session finds them: a
+    range past the fork point is the session's own, else the chain of ancestors."""
+    if after >= fork_seq:
+        return [(session_id, after, upto)]
+    found = sorted(conn.execute(CHAIN, (session_id,)), key=lambda s: s[2])
+    return [
+        (sid, max(lo, after), min(hi, upto))
+        for sid, _, lo, hi in found
+        if max(lo, after) < min(hi, upto)
+    ]
+
+
+def open_read_last(path: Path | str, durability: str, ulid: str) -> list[Any]:
+    """Open, configure, read a session's last event (its position, its timeline's
+    segments, one range read), close: the first answer a program gets from a store."""
+    conn = apsw.Connection(str(path))
+    conn.setbusytimeout(5000)
+    conn.execute("PRAGMA user_version").fetchall()
+    conn.execute("PRAGMA application_id").fetchall()
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA journal_mode = WAL").fetchall()
+    conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[durability]}")
+    session_id, fork_seq, last_seq = conn.execute(POSITION, (ulid,)).fetchall()[0]
+    rows: list[Any] = []
+    for segment_id, lo, hi in segments(conn, session_id, fork_seq, last_seq - 1, last_seq):
+        rows += conn.execute(RANGE, (segment_id, lo, hi)).fetchall()
+    conn.close()
+    return rows
 
 
 def append(
@@ -121,10 +160,10 @@ def append_many(
 def replay(conn: apsw.Connection, ulid: str, *, guard: bool = True) -> list[tuple[Any, ...]]:
     """The whole timeline as tuples: the chain of segments, then one primary-key range
     read per segment; ``guard=False`` leaves out the JSON-validity CASE."""
-    session_id = conn.execute("SELECT id FROM sessions WHERE ulid = ?", (ulid,)).fetchall()[0][0]
+    session_id, fork_seq, last_seq = conn.execute(POSITION, (ulid,)).fetchall()[0]
     sql = RANGE if guard else RANGE_PLAIN
     rows: list[tuple[Any, ...]] = []
-    for segment_id, _, lo, hi in sorted(conn.execute(CHAIN, (session_id,)), key=lambda s: s[2]):
+    for segment_id, lo, hi in segments(conn, session_id, fork_seq, 0, last_seq):
         rows += conn.execute(sql, (segment_id, lo, hi)).fetchall()
     return rows
 

@@ -31,6 +31,7 @@ PLAIN = "raw apsw, plain SELECT"
 TEXT = "buy 10 ACME at market, account paper-1, from the order panel"
 DATA = {"qty": 10, "symbol": "ACME", "side": "buy"}
 BATCH = 100
+OPEN_EVENTS = 100
 
 
 @dataclass
@@ -306,12 +307,34 @@ def fork(cfg: Config, path: Path, ulid: str, durability: str) -> list[Result]:
 
 
 def open_store(cfg: Config, work: Path, peers: list[type[Peer]], durability: str) -> list[Result]:
+    """Open and close a store; then open, read the newest event and close (the first
+    answer).  Each file holds one session of 100 events."""
     zs_path, raw_path = work / "open-zs.db", work / "open-raw.db"
-    _build.create(zs_path)
-    _build.create(raw_path)
-    paths = {p.name: work / f"open-{p.name}.db" for p in peers}
+    ulids = {}
+    for path in (zs_path, raw_path):
+        _build.create(path)
+        conn = _build.connect(path)
+        with conn:
+            _, ulids[path] = _build.add_session(
+                conn, n_events=OPEN_EVENTS, started_at_ms=_build.BASE_MS
+            )
+        conn.close()
+    paths = {p.name: work / f"open-{p.name}-{durability}.db" for p in peers}
     for peer in peers:
-        peer(paths[peer.name], durability).close()
+        filled = peer(paths[peer.name], durability)
+        filled.fill(OPEN_EVENTS, batch=OPEN_EVENTS)
+        filled.close()
+
+    def zs_read_last() -> object:
+        with Store.open(zs_path, durability=durability) as store:  # type: ignore[arg-type]
+            return store.tail(ulids[zs_path], 1)
+
+    def peer_read_last(peer: type[Peer]) -> object:
+        opened = peer(paths[peer.name], durability)
+        try:
+            return opened.last()
+        finally:
+            opened.close()
 
     ops: dict[str, Callable[[], object]] = {
         ZS: lambda: Store.open(zs_path, durability=durability).close(),  # type: ignore[arg-type]
@@ -320,7 +343,16 @@ def open_store(cfg: Config, work: Path, peers: list[type[Peer]], durability: str
     for peer in peers:
         ops[peer.name] = lambda peer=peer: peer(paths[peer.name], durability).close()  # type: ignore[misc]
     timings = compare(ops, rounds=cfg.rounds, number=10)
-    return _results("open + close a store", timings, durability=durability)
+    results = _results("open + close a store", timings, durability=durability)
+
+    ops = {
+        ZS: zs_read_last,
+        RAW: lambda: _raw.open_read_last(raw_path, durability, ulids[raw_path]),
+    }
+    for peer in peers:
+        ops[peer.name] = lambda peer=peer: peer_read_last(peer)  # type: ignore[misc]
+    timings = compare(ops, rounds=cfg.rounds, number=10)
+    return results + _results("open + newest event + close", timings, durability=durability)
 
 
 def _importtime_us(module: str, env: dict[str, str] | None = None) -> tuple[float, float]:

@@ -117,8 +117,10 @@ class EventMethods(StoreCore):
         ulid = self._ulid_of(session)
         check_int(n, "n")
         with self._reading() as conn:
-            session_id, _, last_seq = self._position(conn, ulid)
-            return _events.timeline_page(conn, session_id, max(0, last_seq - n), last_seq)
+            session_id, fork_seq, last_seq = self._position(conn, ulid)
+            return _events.timeline_page(
+                conn, (session_id, ulid, fork_seq), max(0, last_seq - n), last_seq
+            )
 
     def replay(self, session: SessionRef, *, after_seq: int = 0) -> Iterator[Event]:
         """The whole timeline, oldest first: inherited events through every ancestor, then
@@ -139,17 +141,18 @@ class EventMethods(StoreCore):
         self,
         ulid: str,
         after_seq: int,
-        read_page: Callable[[apsw.Connection, int, int, int], list[T]],
+        read_page: Callable[[apsw.Connection, _events.Owner, int, int], list[T]],
     ) -> Iterator[list[T]]:
         """Pages of the timeline after ``after_seq`` as it stood when the first page was
-        asked for, each read under the mutex by ``read_page(conn, id, after, upto)``."""
+        asked for, each read under the mutex by ``read_page(conn, owner, after, upto)``."""
         with self._reading() as conn:
-            session_id, _, upto = self._position(conn, ulid)
+            session_id, fork_seq, upto = self._position(conn, ulid)
+        owner = (session_id, ulid, fork_seq)
         after = after_seq
         while after < upto:
             page_end = min(after + REPLAY_PAGE, upto)
             with self._reading() as conn:
-                page = read_page(conn, session_id, after, page_end)
+                page = read_page(conn, owner, after, page_end)
             yield page
             after = page_end
 

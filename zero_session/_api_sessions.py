@@ -247,7 +247,9 @@ class SessionMethods(StoreCore):
                 updates[name] = current
             _sessions.claim_for_writing(conn, row[0], updates)
             last_seq = row[6]
-            tail_events = _events.timeline_page(conn, row[0], max(0, last_seq - tail), last_seq)
+            tail_events = _events.timeline_page(
+                conn, (row[0], row[1], row[3]), max(0, last_seq - tail), last_seq
+            )
             fresh = _sessions.require_row(conn, row[1])
         return Resumed(
             session=_sessions.to_session(fresh, now),

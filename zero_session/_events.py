@@ -26,6 +26,7 @@ from .models import KIND_PATTERN, Event, EventKind
 
 __all__ = [
     "TIMELINE_CHAIN",
+    "Owner",
     "check_kind",
     "encode_data",
     "insert_events",
@@ -522,11 +523,23 @@ def _to_events(ulid: str, rows: list[tuple[Any, ...]]) -> list[Event]:
     return out
 
 
+Owner = tuple[int, str, int]
+"""``(id, ulid, fork_seq)`` of the session whose timeline is read."""
+
+
 def _segments(
-    conn: apsw.Connection, session_id: int, after_seq: int, upto_seq: int
+    conn: apsw.Connection, owner: Owner, after_seq: int, upto_seq: int
 ) -> list[tuple[int, str, int, int]]:
     """``(segment id, ulid, start, end]`` of each segment overlapping the seq range, in
-    timeline order."""
+    timeline order.
+
+    A range past the fork point holds only the session's own events (every root
+    session's whole timeline, every tail): no chain to walk, and no recursive query to
+    prepare, which a new connection's first read would otherwise pay for.
+    """
+    session_id, ulid, fork_seq = owner
+    if after_seq >= fork_seq:
+        return [(session_id, ulid, after_seq, upto_seq)] if after_seq < upto_seq else []
     segments = sorted(fetch_all(conn, _CHAIN, (session_id,)), key=lambda segment: segment[2])
     return [
         (segment_id, ulid, max(lo, after_seq), min(hi, upto_seq))
@@ -536,7 +549,7 @@ def _segments(
 
 
 def timeline_page(
-    conn: apsw.Connection, session_id: int, after_seq: int, upto_seq: int
+    conn: apsw.Connection, owner: Owner, after_seq: int, upto_seq: int
 ) -> list[Event]:
     """Timeline events with ``after_seq < seq <= upto_seq``, oldest first.
 
@@ -545,14 +558,14 @@ def timeline_page(
     """
     sql, blob_sql = _RANGE.format(**_TEXT_COLUMNS), _RANGE.format(**_BLOB_COLUMNS)
     events: list[Event] = []
-    for segment_id, ulid, start, end in _segments(conn, session_id, after_seq, upto_seq):
+    for segment_id, ulid, start, end in _segments(conn, owner, after_seq, upto_seq):
         rows = fetch_all(conn, sql, (segment_id, start, end), blob_sql=blob_sql)
         events += _to_events(ulid, rows)
     return events
 
 
 def timeline_data(
-    conn: apsw.Connection, session_id: int, after_seq: int, upto_seq: int
+    conn: apsw.Connection, owner: Owner, after_seq: int, upto_seq: int
 ) -> list[tuple[int, str, Any]]:
     """``(seq, kind, data)`` of the timeline events in the range, oldest first.
 
@@ -561,7 +574,7 @@ def timeline_data(
     """
     sql, blob_sql = _DATA_RANGE.format(**_TEXT_COLUMNS), _DATA_RANGE.format(**_BLOB_COLUMNS)
     out: list[tuple[int, str, Any]] = []
-    for segment_id, _, start, end in _segments(conn, session_id, after_seq, upto_seq):
+    for segment_id, _, start, end in _segments(conn, owner, after_seq, upto_seq):
         rows = fetch_all(conn, sql, (segment_id, start, end), blob_sql=blob_sql)
         seqs, kinds, raws = zip(*rows, strict=True) if rows else ((), (), ())
         out += zip(seqs, kinds, _decode_all(list(raws)), strict=True)

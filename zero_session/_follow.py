@@ -60,11 +60,12 @@ def change_fingerprint(conn: apsw.Connection) -> tuple[int, int]:
     return int(version), int(conn.total_changes())
 
 
-def _position(conn: apsw.Connection, ulid: str) -> tuple[int, int]:
-    rows = fetch_all(conn, "SELECT id, last_seq FROM sessions WHERE ulid = ?", (ulid,))
+def _position(conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
+    """``(id, fork_seq, last_seq)`` of the session."""
+    rows = fetch_all(conn, "SELECT id, fork_seq, last_seq FROM sessions WHERE ulid = ?", (ulid,))
     if not rows:
         raise SessionNotFound(ulid)
-    return int(rows[0][0]), int(rows[0][1])
+    return int(rows[0][0]), int(rows[0][1]), int(rows[0][2])
 
 
 class _Polling(Generic[_T]):
@@ -133,7 +134,7 @@ class Follower(_Polling[Event]):
         self._ulid = ulid
         with store._reading() as conn:
             self._fingerprint = change_fingerprint(conn)
-            _, last_seq = _position(conn, ulid)
+            _, _, last_seq = _position(conn, ulid)
         self._after = last_seq if after_seq is None else after_seq
         self._behind = self._after < last_seq
 
@@ -156,11 +157,13 @@ class Follower(_Polling[Event]):
             if fingerprint == self._fingerprint and not self._behind:
                 return []
             self._fingerprint = fingerprint
-            session_id, last_seq = _position(conn, self._ulid)
+            session_id, fork_seq, last_seq = _position(conn, self._ulid)
             if last_seq <= self._after:
                 return []
             upto = min(last_seq, self._after + FOLLOW_PAGE)
-            page = _events.timeline_page(conn, session_id, self._after, upto)
+            page = _events.timeline_page(
+                conn, (session_id, self._ulid, fork_seq), self._after, upto
+            )
         self._after = upto
         self._behind = upto < last_seq
         return page

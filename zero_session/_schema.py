@@ -33,6 +33,7 @@ __all__ = [
     "Migration",
     "check_identity",
     "configure",
+    "is_current",
     "known_version",
     "load_migrations",
     "migrate",
@@ -121,18 +122,25 @@ def _switch_to_wal(conn: apsw.Connection, busy_timeout_ms: int) -> list[Any]:
 
 
 def configure(
-    conn: apsw.Connection, *, durability: str, busy_timeout_ms: int, readonly: bool
+    conn: apsw.Connection,
+    *,
+    durability: str,
+    busy_timeout_ms: int,
+    readonly: bool,
+    fresh: bool = False,
 ) -> None:
     """Set the pragmas of *our* connection (never process-global state).
 
     WAL lets readers and one writer work at once across processes;
     ``synchronous=FULL`` makes every commit durable across power loss, ``NORMAL`` only
-    across process crashes.  See https://www.sqlite.org/wal.html.
+    across process crashes.  See https://www.sqlite.org/wal.html.  ``fresh``: the file
+    may still be empty (not yet migrated), so its page settings can still be chosen.
+    Loads the schema (``journal_mode`` and ``synchronous`` need it).
     """
     conn.setbusytimeout(busy_timeout_ms)
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
-        if int(fetch_all(conn, "PRAGMA page_count")[0][0]) == 0:
+        if fresh and int(fetch_all(conn, "PRAGMA page_count")[0][0]) == 0:
             # A new file: let delete/prune give space back (PRAGMA incremental_vacuum).
             # Only possible before the first page is written, and switching to WAL
             # writes one.  See https://www.sqlite.org/pragma.html#pragma_auto_vacuum.
@@ -141,6 +149,22 @@ def configure(
         if mode and str(mode[0][0]).lower() not in ("wal", "memory"):
             raise StorageError(f"could not switch the database to WAL mode (got {mode[0][0]})")
     conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[durability]}")
+
+
+def is_current(conn: apsw.Connection) -> bool:
+    """Whether the file is ours at the version this code writes, read from the file
+    header alone: SQLite parses a file's schema on the first statement that needs it,
+    and these two pragmas do not, so opening an up-to-date store stays cheap.
+
+    ``user_version`` is read first: migration 1 sets both values in one transaction and
+    ``application_id`` never changes after, so when the version read is current the
+    second read (a later snapshot) sees our id too.  Anything else takes the full check
+    (:func:`check_identity`).
+    """
+    version = int(fetch_all(conn, "PRAGMA user_version")[0][0])
+    if version != known_version():
+        return False
+    return int(fetch_all(conn, "PRAGMA application_id")[0][0]) == APPLICATION_ID
 
 
 _IDENTITY = (

@@ -140,6 +140,9 @@ class StoreCore:
         self._readonly = readonly
         self._max_event_bytes = max_event_bytes
         self._search_mark: tuple[int, int] | None = None  # see _catch_up_search
+        # An up-to-date file is opened without loading its schema; the pragmas that
+        # need it are set on first use (see _connection).
+        self._pending_setup: tuple[str, int] | None = None
 
     # ------------------------------------------------------------------ opening
 
@@ -249,19 +252,25 @@ class StoreCore:
                 else apsw.Connection(name, flags=flags)
             )
             conn.setbusytimeout(busy_timeout_ms)
-            version = _schema.check_identity(conn, path)
-            _schema.configure(
-                conn, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=readonly
-            )
-            if readonly:
-                if version < _schema.known_version():
-                    raise StorageError(
-                        f"{path}: schema version {version} needs an upgrade; "
-                        "open it once without readonly=True"
-                    )
-            elif version < _schema.known_version():
-                # Up to date (the common case): no write transaction on open.
-                _schema.migrate(conn, path)
+            configured = not _schema.is_current(conn)
+            if configured:
+                # New, older or foreign file: check it, configure and migrate now.
+                version = _schema.check_identity(conn, path)
+                _schema.configure(
+                    conn,
+                    durability=durability,
+                    busy_timeout_ms=busy_timeout_ms,
+                    readonly=readonly,
+                    fresh=version == 0,
+                )
+                if readonly:
+                    if version < _schema.known_version():
+                        raise StorageError(
+                            f"{path}: schema version {version} needs an upgrade; "
+                            "open it once without readonly=True"
+                        )
+                elif version < _schema.known_version():
+                    _schema.migrate(conn, path)
         except BaseException as exc:
             os_errno = 0
             if conn is not None:
@@ -272,13 +281,16 @@ class StoreCore:
             if isinstance(exc, apsw.Error | UnicodeError):
                 raise translate(exc, context=path, os_errno=os_errno) from exc
             raise
-        return cls(
+        store = cls(
             conn,
             path=path,
             clock=clock or _system_clock,
             readonly=readonly,
             max_event_bytes=max_event_bytes,
         )
+        if not configured:
+            store._pending_setup = (durability, busy_timeout_ms)
+        return store
 
     @property
     def path(self) -> str:
@@ -320,9 +332,31 @@ class StoreCore:
                 f"this Store was opened by process {self._pid}; open a new Store in "
                 f"process {os.getpid()}"
             )
-        if self._conn is None:
+        conn = self._conn
+        if conn is None:
             raise StoreClosed(f"the store {self._path} is closed")
-        return self._conn
+        if self._pending_setup is not None:
+            self._finish_setup(conn, *self._pending_setup)
+        return conn
+
+    def _finish_setup(self, conn: apsw.Connection, durability: str, busy_timeout_ms: int) -> None:
+        """The connection's pragmas, deferred from :meth:`open` to the first statement.
+
+        Opening an up-to-date store reads only the file header; SQLite parses the schema
+        on the first statement that needs it, and these pragmas do, so they wait until
+        the store is used and then cost nothing extra.  A store opened and closed unused
+        never parses its schema at all.
+        """
+        try:
+            _schema.configure(
+                conn,
+                durability=durability,
+                busy_timeout_ms=busy_timeout_ms,
+                readonly=self._readonly,
+            )
+        except (apsw.Error, UnicodeError) as exc:
+            raise translate(exc, context=self._path, os_errno=conn.system_errno) from exc
+        self._pending_setup = None
 
     @contextmanager
     def _reading(self) -> Iterator[apsw.Connection]:
