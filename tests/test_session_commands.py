@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ulidtools import common_prefix
 
 from zero_session import OutputLine, Recorder, SessionCommands, Store
 from zero_session.tui import LineKind
@@ -51,12 +52,17 @@ def test_resume_by_label_prints_banner_and_tail_and_switches(rec: Recorder) -> N
 
 def test_unknown_and_ambiguous_needles(rec: Recorder) -> None:
     cmds = SessionCommands(rec)
-    rec.store.start()
+    # Sessions started milliseconds apart share their first 6 characters unless a
+    # 6-character boundary (every ~4.4 minutes) falls between them; of three such
+    # sessions, two always share them.
+    ulids = [rec.current or "", rec.store.start().ulid, rec.store.start().ulid]
     for line in ("/resume nope", "/replay nope", "/share nope"):
         assert cmds.dispatch(line) == [
             OutputLine(LineKind.ERROR, "no session matches 'nope'. Try /sessions.")
         ]
-    prefix = (rec.current or "")[:6]
+    prefix = max(common_prefix(ulids[0], ulids[1]), common_prefix(ulids[1], ulids[2]), key=len)
+    assert len(prefix) >= 6
+    prefix = prefix[:6]
     (line,) = cmds.dispatch(f"/resume {prefix}")
     assert line.kind == "error" and "several sessions" in line.text
 
