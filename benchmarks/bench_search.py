@@ -6,7 +6,8 @@ Contenders, interleaved round by round (see ``_timing.compare``), one event per 
 each on its own fresh file, at both durabilities:
 
 * ``store (lazy search)``: ``Store.append`` as shipped: the index is filled by the next
-  search, so an append does exactly what it did before search existed.
+  search, so an append does exactly what it did before search existed (and this store
+  never searches, so its file has no search objects at all).
 * ``store + eager FTS trigger``: the same store with a trigger that indexes every event
   as it is inserted (the design we rejected), to show what it would cost.
 * ``raw apsw, schema v1``: the append's SQL by hand on a file without any search
@@ -52,6 +53,7 @@ Op = Callable[[], object]
 def _store_append(path: Path, durability: str, *, eager: bool) -> tuple[Op, Store]:
     store = Store.open(path, durability=durability)  # type: ignore[arg-type]
     if eager:
+        store.search("margin")  # the first search creates the search objects
         conn = apsw.Connection(str(path))
         conn.execute(EAGER_TRIGGER)
         conn.close()

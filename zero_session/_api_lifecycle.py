@@ -157,8 +157,10 @@ class LifecycleMethods(StoreCore):
         ``session`` limits the search to that session's timeline.  ``literal`` searches
         for the words as typed (no FTS5 syntax).  Matching words are wrapped in
         ``marks``.  First indexes whatever was appended since the last search, by any
-        process (a read-only store searches what is indexed already).  Raises
-        InvalidInput (bad query), SessionNotFound.
+        process (a read-only store searches what is indexed already).  The first search
+        of a file creates its search index (see ``_search``).  Raises InvalidInput (bad
+        query), SessionNotFound, ReadOnlyStore (a read-only store of a file that has no
+        search index yet).
         """
         from . import _search
 
@@ -172,34 +174,49 @@ class LifecycleMethods(StoreCore):
             raise TypeError("marks must be a (before, after) tuple of two str")
         ulid = self._ulid_of(session) if session is not None else None
         with self._reading() as conn:  # refuse bad input before indexing writes anything
-            _search.check_query(conn, match)
+            exists = _search.has_index(conn)
+            if exists:
+                _search.check_query(conn, match)
             if ulid is not None:
                 self._position(conn, ulid)
-        self._catch_up_search()
+        if not exists and self._readonly:
+            raise ReadOnlyStore(
+                f"{self._path} has no search index yet and was opened read-only: the "
+                "first search creates the index, so search once without readonly=True"
+            )
+        self._catch_up_search(create_for=None if exists else match)
         with self._reading() as conn:
             session_id = self._position(conn, ulid)[0] if ulid is not None else None
             return _search.search(conn, match, limit=limit, session_id=session_id, marks=marks)
 
-    def _catch_up_search(self) -> None:
+    def _catch_up_search(self, *, create_for: str | None = None) -> None:
         """Index events appended since the last search, one bounded transaction at a time.
 
         Skips even the pending check when nothing was committed since the last catch-up
         (by this connection or any other), which ``_search.change_mark`` tells cheaply.
+        With ``create_for`` (the MATCH expression of a search on a file without a search
+        index), the first transaction creates the index and checks the query: a bad
+        query (InvalidInput) rolls the creation back.
         """
         from . import _search
 
         if self._readonly:
             return
-        with self._reading() as conn:
-            mark = _search.change_mark(conn)
-            if mark == self._search_mark:
-                return
-            if not _search.has_pending(conn):
-                self._search_mark = mark
-                return
+        if create_for is None:
+            with self._reading() as conn:
+                mark = _search.change_mark(conn)
+                if mark == self._search_mark:
+                    return
+                if not _search.has_pending(conn):
+                    self._search_mark = mark
+                    return
         more = True
         while more:
             with self._writing() as conn:
+                if create_for is not None:
+                    _search.create_index(conn)
+                    _search.check_query(conn, create_for)
+                    create_for = None
                 more = _search.catch_up(conn)
                 if not more:
                     # Inside the transaction: a commit by anyone after it changes the mark.

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 import apsw
 import attrs
 
+from . import _search
 from ._sessions import LABEL_PREFIX
 
 __all__ = ["CheckReport", "Problem", "run_check"]
@@ -175,6 +176,8 @@ def _purge_leftovers(conn: apsw.Connection) -> Iterator[Problem]:
 
 
 def _search_orphans(conn: apsw.Connection) -> Iterator[Problem]:
+    if not _search.has_index(conn):  # created by the first search
+        return
     rows = conn.execute(
         "SELECT s.ulid, r.session_id, count(*) FROM event_search_rows AS r "
         "LEFT JOIN sessions AS s ON s.id = r.session_id "

@@ -134,11 +134,13 @@ def purge(conn: apsw.Connection, doomed: Sequence[Facts]) -> tuple[int, int]:
     """
     n_events = 0
     n_bytes = 0
+    indexed = _search.has_index(conn)  # no search yet: no search entries to remove
     for facts in sorted(doomed, key=lambda f: f[0], reverse=True):
         session_id, ulid = facts[0], facts[1]
         n_bytes += _event_bytes(conn, (session_id,))
         conn.execute("INSERT INTO purging_sessions (session_id) VALUES (?)", (session_id,))
-        _search.forget_session(conn, session_id)
+        if indexed:
+            _search.forget_session(conn, session_id)
         conn.execute("DELETE FROM events WHERE session_id = ?", (session_id,))
         n_events += conn.changes()
         conn.execute(

@@ -16,6 +16,14 @@ integer rowid FTS5 needs (``search_id``).  The FTS5 table takes its text from th
 order events were indexed, and each catch-up indexes its events by time, so "newest
 first" is ``ORDER BY rowid DESC``, which FTS5 answers without sorting all matches.
 
+These objects (:data:`SEARCH_SCHEMA`) are not part of a new file: SQLite parses the
+whole schema on the first statement of every connection, and most stores never search,
+so they would slow every open (and every ``start``, through a trigger) for nothing.  The
+first search creates them (:func:`create_index`) in its write transaction, listing every
+session as pending from its fork point, so the catch-up indexes all existing events.
+Once created they stay.  A read-only store cannot create them: searching a file that
+has none raises ReadOnlyStore.
+
 See https://www.sqlite.org/fts5.html#external_content_tables.
 """
 
@@ -34,11 +42,14 @@ from .models import iso_utc
 
 __all__ = [
     "CATCH_UP_EVENTS",
+    "SEARCH_SCHEMA",
     "SearchHit",
     "catch_up",
     "change_mark",
     "check_query",
+    "create_index",
     "forget_session",
+    "has_index",
     "has_pending",
     "prepare_query",
     "search",
@@ -86,6 +97,108 @@ def prepare_query(query: object, *, literal: bool) -> str:
     if literal:
         return " ".join('"' + word.replace('"', '""') + '"' for word in words)
     return query
+
+
+# The search objects, created by the first search (never by a migration: see the module
+# docstring and migrations/0003_search_on_demand.sql).  IF NOT EXISTS and OR IGNORE make
+# it harmless to run twice; create_index runs it inside a write transaction, so two
+# processes searching a file for the first time at once create the objects once.
+# Nothing newer than SQLite 3.40, so Debian 12's sqlite3 shell reads all of it.
+SEARCH_SCHEMA = """
+-- The sessions that may have events the index has not seen: events with
+-- seq <= indexed_seq are indexed.  Every session is listed from its start, and again from
+-- the moment it is reopened; a catch-up drops the ended sessions it has indexed.
+CREATE TABLE IF NOT EXISTS event_search_pending (
+    session_id  INTEGER PRIMARY KEY REFERENCES sessions (id),
+    indexed_seq INTEGER NOT NULL
+);
+
+CREATE TRIGGER IF NOT EXISTS sessions_search_pending_on_start
+AFTER INSERT ON sessions
+BEGIN
+    INSERT INTO event_search_pending (session_id, indexed_seq) VALUES (NEW.id, NEW.fork_seq);
+END;
+
+-- An ended session leaves the pending list only once fully indexed, and cannot gain
+-- events until it is reopened; OR IGNORE keeps the older mark if it never left.
+CREATE TRIGGER IF NOT EXISTS sessions_search_pending_on_reopen
+AFTER UPDATE OF ended_at_ms ON sessions
+WHEN NEW.ended_at_ms IS NULL
+BEGIN
+    INSERT OR IGNORE INTO event_search_pending (session_id, indexed_seq)
+    VALUES (NEW.id, NEW.last_seq);
+END;
+
+-- events is WITHOUT ROWID and FTS5 needs an integer rowid per document: this table
+-- gives each indexed event one, growing in the order events were indexed.
+CREATE TABLE IF NOT EXISTS event_search_rows (
+    search_id  INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL,
+    seq        INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS event_search_rows_by_event
+    ON event_search_rows (session_id, seq);
+
+-- The FTS5 external content: each indexed event's text, read through the map, so the
+-- text is stored once (in events) and snippet() and highlight() still work.
+CREATE VIEW IF NOT EXISTS event_search_source AS
+SELECT r.search_id AS search_id, e.text AS text
+  FROM event_search_rows AS r
+  JOIN events AS e ON e.session_id = r.session_id AND e.seq = r.seq;
+
+CREATE VIRTUAL TABLE IF NOT EXISTS event_search USING fts5 (
+    text,
+    content = 'event_search_source',
+    content_rowid = 'search_id',
+    columnsize = 0
+);
+
+-- For people in the sqlite3 shell (docs/lifecycle.md shows a query).
+CREATE VIEW IF NOT EXISTS event_search_log AS
+SELECT
+    r.search_id,
+    s.ulid,
+    e.seq,
+    strftime('%Y-%m-%dT%H:%M:%fZ', e.at_ms / 1000.0, 'unixepoch') AS at,
+    e.kind,
+    e.text
+FROM event_search_rows AS r
+JOIN sessions AS s ON s.id = r.session_id
+JOIN events AS e ON e.session_id = r.session_id AND e.seq = r.seq;
+
+-- Every session that exists already, so the first catch-up indexes all their events.
+INSERT OR IGNORE INTO event_search_pending (session_id, indexed_seq)
+SELECT id, fork_seq FROM sessions;
+"""
+
+_SEARCH_OBJECTS = (
+    "event_search",
+    "event_search_log",
+    "event_search_pending",
+    "event_search_rows",
+    "event_search_rows_by_event",
+    "event_search_source",
+    "sessions_search_pending_on_reopen",
+    "sessions_search_pending_on_start",
+)
+_COUNT_OBJECTS = (
+    "SELECT count(*) FROM sqlite_schema WHERE name IN ("
+    + ", ".join(f"'{name}'" for name in _SEARCH_OBJECTS)
+    + ")"
+)
+
+
+def has_index(conn: apsw.Connection) -> bool:
+    """Whether the file has the search objects (the first search creates them)."""
+    return int(fetch_all(conn, _COUNT_OBJECTS)[0][0]) == len(_SEARCH_OBJECTS)
+
+
+def create_index(conn: apsw.Connection) -> None:
+    """Create the search objects unless they exist, every session pending from its fork
+    point.  Call inside a write transaction (it is what makes a race harmless)."""
+    if not has_index(conn):
+        conn.execute(SEARCH_SCHEMA)
 
 
 _PENDING = """
@@ -166,7 +279,8 @@ def _index_ranges(conn: apsw.Connection, ranges: Sequence[tuple[int, int, int]])
 
 
 def forget_session(conn: apsw.Connection, session_id: int) -> None:
-    """Remove a session's events from the index; call before deleting its events."""
+    """Remove a session's events from the index; call before deleting its events, and
+    only when :func:`has_index`."""
     # External content: FTS5 needs each row's indexed text to remove its tokens.
     conn.execute(
         "INSERT INTO event_search (event_search, rowid, text) "

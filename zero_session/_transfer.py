@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import apsw
 import attrs
 
-from . import _events, _milestones
+from . import _events, _milestones, _search
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .errors import InvalidInput
@@ -255,6 +255,9 @@ class _Importer:
     def __init__(self, conn: apsw.Connection, max_event_bytes: int) -> None:
         self.conn = conn
         self.max_event_bytes = max_event_bytes
+        # Without a search index there is no pending list: the first search lists
+        # every session, imported ones included.
+        self.indexed = _search.has_index(conn)
         self.open: _Open | None = None
         self.batch: list[tuple[Any, ...]] = []
         self.sessions = self.events = self.milestones = 0
@@ -346,11 +349,12 @@ class _Importer:
                 )
                 # The search index catches up only with sessions listed as pending
                 # (see _search.py); a session it had finished with gains events here.
-                self.conn.execute(
-                    "INSERT OR IGNORE INTO event_search_pending (session_id, indexed_seq) "
-                    "VALUES (?, ?)",
-                    (session_id, old_last),
-                )
+                if self.indexed:
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO event_search_pending (session_id, indexed_seq) "
+                        "VALUES (?, ?)",
+                        (session_id, old_last),
+                    )
                 self.sessions += 1
         self.open = _Open(ulid, session_id, fork_seq + 1, last_seq, known_upto, where)
 
