@@ -70,10 +70,10 @@ class EventMethods(StoreCore):
         :meth:`append`.
         """
         ulid = self._ulid_of(session)
-        prepared = _events.prepare_items(items, self._max_event_bytes)
+        rows, datas = _events.prepare_items(items, self._max_event_bytes)
         if expected_seq is not None:
             check_int(expected_seq, "expected_seq")
-        if not prepared:
+        if not rows:
             with self._reading() as conn:
                 self._position(conn, ulid)  # SessionNotFound, as a real append would
             return []
@@ -81,7 +81,7 @@ class EventMethods(StoreCore):
             raise ReadOnlyStore(f"{self._path} was opened read-only")
 
         def write(conn: apsw.Connection) -> list[Event]:
-            return _events.insert_prepared(conn, ulid, prepared, self._now(), expected_seq)
+            return _events.insert_prepared(conn, ulid, rows, datas, self._now(), expected_seq)
 
         return self._committer.submit(write)
 
@@ -167,9 +167,11 @@ class EventMethods(StoreCore):
     ) -> int:
         """Append ``(kind, text, data_json)`` rows in one transaction; the first seq.
 
-        For adapters that check and encode their own items exactly as
-        :func:`_events.prepare_items` does (``rows`` are not checked again) and need no
-        ``Event`` objects back.  Same errors as :meth:`append_many`.
+        For adapters that check and encode their own items as
+        :func:`_events.prepare_items` does (valid kinds, ``data_json`` valid JSON within
+        the size cap; the Agents adapter encodes as ``json.dumps`` would, see
+        :func:`_events.encode_as_json_dumps`), since ``rows`` are not checked again, and
+        need no ``Event`` objects back.  Same errors as :meth:`append_many`.
         """
         if not rows:
             raise ValueError("no rows to append")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Collection, Iterable, Sequence
+from itertools import chain
 from typing import Any
 
 import apsw
@@ -28,10 +29,12 @@ __all__ = [
     "TIMELINE_CHAIN",
     "Owner",
     "check_kind",
+    "encode_as_json_dumps",
     "encode_data",
     "insert_events",
     "insert_prepared",
     "insert_rows",
+    "insert_rows_at",
     "new_event",
     "own_events",
     "prepare_event",
@@ -202,7 +205,8 @@ def _make_encode() -> Callable[[Any], str]:
     ``json`` adds ~1.5 ms to ``import zero_session``).
 
     ``json.dumps`` with non-default options builds a new encoder on every call; the C
-    encoder made once is half the cost.  No circular check: values were walked first.
+    encoder made once is half the cost.  No circular check: :func:`encode_data` walks
+    values first, and :func:`encode_as_json_dumps` refuses the RecursionError of a cycle.
     """
     import json.encoder
 
@@ -245,6 +249,52 @@ def encode_data(data: Any, *, max_bytes: int) -> str | None:
         raise InvalidInput(f"data is not JSON-serialisable: {exc}") from exc
 
 
+def encode_as_json_dumps(data: Any) -> str:
+    """``data`` as compact JSON text, accepting what ``json.dumps`` accepts: tuples (and
+    list or dict subclasses) are written as arrays and objects, int, float, bool and None
+    keys as strings, so the value read back may differ in type from the one given.
+
+    For adapters that must store exactly what their framework's own store stores (the
+    Agents SDK's ``SQLiteSession`` keeps ``json.dumps(item)``); the store's own
+    ``append`` uses :func:`encode_data`, which refuses whatever would not come back
+    unchanged.  Still refused, with InvalidInput: NaN and infinities (not valid JSON, so
+    SQLite's JSON functions and ``sqlite3`` users would choke on them), other types, and
+    nesting deeper than :data:`MAX_DATA_DEPTH` (including cycles).  No walk of the value
+    before encoding: the text's brackets bound its depth, so only a text with more than
+    :data:`MAX_DATA_DEPTH` of them has its depth measured.
+    """
+    try:
+        text = (_encode or _encoder())(data)
+    except RecursionError as exc:
+        raise InvalidInput(
+            f"data is nested deeper than {MAX_DATA_DEPTH} levels (or a cycle)"
+        ) from exc
+    except ValueError as exc:
+        raise InvalidInput(f"data is not valid JSON (NaN or Infinity?): {exc}") from exc
+    except TypeError as exc:
+        raise InvalidInput(f"data is not JSON-serialisable: {exc}") from exc
+    if text.count("[") + text.count("{") > MAX_DATA_DEPTH and _deeper_than(data, MAX_DATA_DEPTH):
+        raise InvalidInput(f"data is nested deeper than {MAX_DATA_DEPTH} levels")
+    return text
+
+
+def _deeper_than(value: Any, levels: int) -> bool:
+    """Whether arrays and objects nest more than ``levels`` deep in ``value`` (``[]`` is
+    one level).  ``value`` was encoded already, so it has no cycle and the walk costs no
+    more than the text."""
+    level = [value] if isinstance(value, dict | list | tuple) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > levels:
+            return True
+        below: list[Any] = []
+        for container in level:
+            below += container.values() if isinstance(container, dict) else container
+        level = [child for child in below if isinstance(child, dict | list | tuple)]
+    return False
+
+
 def check_size(text: str, data_json: str | None, max_event_bytes: int) -> None:
     """InvalidInput when text plus serialised data exceed the per-event cap (UTF-8 bytes)."""
     chars = len(text) + (len(data_json) if data_json is not None else 0)
@@ -277,18 +327,20 @@ def prepare_event(
     return kind, data_json
 
 
-Prepared = tuple[str, str, "str | None", Any]
-"""An event checked and encoded before the transaction: (kind, text, data_json, data)."""
+Row = tuple[str, str, "str | None"]
+"""An event checked and encoded before the transaction: ``(kind, text, data_json)``."""
 
 
-def prepare_items(items: Iterable[Any], max_event_bytes: int) -> list[Prepared]:
-    """Check and encode ``(kind, text)`` / ``(kind, text, data)`` items, in order.
+def prepare_items(items: Iterable[Any], max_event_bytes: int) -> tuple[list[Row], list[Any]]:
+    """Check and encode ``(kind, text)`` / ``(kind, text, data)`` items, in order: their
+    rows, and their ``data`` values (for the events returned).
 
     The common case (a known kind as a plain str, small text, flat data) takes no
     function call per item.  Raises TypeError or InvalidInput naming the item's index.
     """
-    prepared: list[Prepared] = []
-    append = prepared.append
+    rows: list[Row] = []
+    datas: list[Any] = []
+    append_row, append_data = rows.append, datas.append
     known, checked = _KNOWN_KINDS, _CHECKED_KINDS
     for index, item in enumerate(items):
         if not isinstance(item, tuple | list) or len(item) not in (2, 3):
@@ -305,34 +357,32 @@ def prepare_items(items: Iterable[Any], max_event_bytes: int) -> list[Prepared]:
                 check_size(text, data_json, max_event_bytes)
         except InvalidInput as exc:
             raise InvalidInput(f"item {index}: {exc}") from exc
-        append((kind, text, data_json, data))
-    return prepared
+        append_row((kind, text, data_json))
+        append_data(data)
+    return rows, datas
 
 
 def insert_prepared(
     conn: apsw.Connection,
     ulid: str,
-    prepared: Sequence[Prepared],
+    rows: Sequence[Row],
+    datas: Sequence[Any],
     at_ms: int,
     expected_seq: int | None,
 ) -> list[Event]:
-    """Reserve seqs for ``prepared`` and insert them; the events, in order.
+    """Reserve seqs for the rows :func:`prepare_items` made and insert them; the events,
+    in order.
 
     Call inside a write transaction.  Raises like :func:`reserve_seqs`.
     """
-    session_id, first = reserve_seqs(conn, ulid, len(prepared), at_ms, expected_seq)
-    insert_events(
-        conn,
-        [
-            (session_id, first + i, at_ms, kind, text, data_json)
-            for i, (kind, text, data_json, _) in enumerate(prepared)
-        ],
-    )
+    session_id, first = reserve_seqs(conn, ulid, len(rows), at_ms, expected_seq)
+    insert_rows_at(conn, session_id, first, at_ms, rows)
     # new_event inlined: a call per event costs ~4 % of a 100-event batch append.
     events: list[Event] = []
     append = events.append
     new = _new
-    for seq, (kind, text, _, data) in enumerate(prepared, first):
+    seqs = range(first, first + len(rows))
+    for seq, (kind, text, _), data in zip(seqs, rows, datas, strict=True):
         event = new(Event)
         _set_session(event, ulid)
         _set_seq(event, seq)
@@ -347,25 +397,58 @@ def insert_prepared(
 def insert_rows(
     conn: apsw.Connection,
     ulid: str,
-    rows: Sequence[tuple[str, str, str | None]],
+    rows: Sequence[Row],
     at_ms: int,
     expected_seq: int | None,
 ) -> int:
     """Reserve seqs for checked ``(kind, text, data_json)`` rows and insert them; the
     first seq.  No ``Event`` objects: for callers that do not need them back.
 
-    The rows must have been checked as :func:`prepare_items` checks them.  Call inside a
-    write transaction.  Raises like :func:`reserve_seqs`.
+    The rows must have been checked as :func:`prepare_items` checks them (valid kind,
+    ``data_json`` valid JSON, within the size cap).  Call inside a write transaction.
+    Raises like :func:`reserve_seqs`.
     """
     session_id, first = reserve_seqs(conn, ulid, len(rows), at_ms, expected_seq)
-    insert_events(
-        conn,
-        [
-            (session_id, seq, at_ms, kind, text, data_json)
-            for seq, (kind, text, data_json) in enumerate(rows, first)
-        ],
-    )
+    insert_rows_at(conn, session_id, first, at_ms, rows)
     return first
+
+
+# A batch is inserted by multi-row INSERTs of power-of-two sizes up to _CHUNK_ROWS (100
+# rows: 64 + 32 + 4), so there are at most nine such statements, each prepared once and
+# then kept in apsw's statement cache.  Not executemany: it takes its statement from that
+# cache once per row, which costs a lookup per row and, since the cache is a ring of 100
+# uses, pushes every other statement out of it (a batch of 100 would have BEGIN, the seq
+# reservation and COMMIT prepared again on every call).  Session, first seq and time are
+# bound once per statement, each row binds only its kind, text and data.
+_CHUNK_ROWS = 256
+_CHUNK_SQL: dict[int, str] = {}
+
+
+def _chunk_sql(size: int) -> str:
+    values = ["(?1, ?2, ?3, ?4, ?5, ?6)"]
+    values += [
+        f"(?1, ?2 + {i}, ?3, ?{3 * i + 4}, ?{3 * i + 5}, ?{3 * i + 6})" for i in range(1, size)
+    ]
+    sql = "INSERT INTO events (session_id, seq, at_ms, kind, text, data) VALUES " + ", ".join(
+        values
+    )
+    _CHUNK_SQL[size] = sql
+    return sql
+
+
+def insert_rows_at(
+    conn: apsw.Connection, session_id: int, first_seq: int, at_ms: int, rows: Sequence[Row]
+) -> None:
+    """Insert checked ``(kind, text, data_json)`` rows at seqs ``first_seq, first_seq + 1,
+    ...`` of the session (reserved by :func:`reserve_seqs`), all at ``at_ms``."""
+    total = len(rows)
+    done = 0
+    while done < total:
+        size = min(_CHUNK_ROWS, 1 << ((total - done).bit_length() - 1))
+        params: list[Any] = [session_id, first_seq + done, at_ms]
+        params += chain.from_iterable(rows if size == total else rows[done : done + size])
+        conn.execute(_CHUNK_SQL.get(size) or _chunk_sql(size), params)
+        done += size
 
 
 _RESERVE = (

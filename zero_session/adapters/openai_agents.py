@@ -22,6 +22,17 @@ conversation from any point, items included, without copying anything.
 The SDK's ``session_id`` maps to a zero_session session through the milestone
 ``agents.session.<session_id>`` → ulid, created on first use (``set_milestone_once``, so
 two processes racing to create it agree on one session).
+
+Items are stored as the SDK's ``SQLiteSession`` stores them, decided.  It keeps
+``json.dumps(item)`` and gives back ``json.loads`` of it, so a tuple in an item comes back
+as a list and an int key as a str key; the adapter, a drop-in for it, does the same
+(compact JSON, ``_events.encode_as_json_dumps``) instead of holding items to the store's
+stricter rule for ``append`` (data must come back unchanged), which would refuse items
+the SDK accepts and cost a walk of every item.  Still refused, as ``InvalidInput``
+naming the item's index, with nothing written: NaN and infinities (``json.dumps`` would
+write them, but they are not JSON and would make the file's JSON invalid), values JSON
+cannot hold, cycles, nesting deeper than the store's limit, text that is not Unicode,
+and items over the store's size cap.
 """
 
 from __future__ import annotations
@@ -34,7 +45,7 @@ from typing import Any
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 
-from .._events import check_kind, check_size, encode_data
+from .._events import check_kind, check_size, encode_as_json_dumps
 from ..errors import InvalidInput, SeqConflict, SessionEnded
 from ..store import Store
 
@@ -89,21 +100,38 @@ def _general_summary(item: Any) -> str:
     return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
 
 
-def _rows(entries: list[tuple[str, str, Any]], max_event_bytes: int) -> list[Row]:
-    """``(kind, text, data_json)`` rows, checked and encoded as ``Store.append_many``
-    would (our kinds and summaries are valid by construction).  Raises InvalidInput
+def _item_rows(items: list[TResponseInputItem], max_event_bytes: int) -> list[Row]:
+    """One ``agents.item`` row per item: its summary, and the item stored as
+    ``json.dumps`` would store it (see the module docstring).  Raises InvalidInput
     naming the item."""
     rows: list[Row] = []
     append_row = rows.append
-    for index, (kind, text, data) in enumerate(entries):
+    encode, summary = encode_as_json_dumps, _summary
+    for index, item in enumerate(items):
         try:
-            data_json = encode_data(data, max_bytes=max_event_bytes)
-            if (len(text) + (len(data_json) if data_json else 0)) * 4 > max_event_bytes:
+            data_json = encode(item)
+            text = summary(item)
+            if (len(text) + len(data_json)) * 4 > max_event_bytes:
                 check_size(text, data_json, max_event_bytes)
         except InvalidInput as exc:
             raise InvalidInput(f"item {index}: {exc}") from exc
-        append_row((kind, text, data_json))
+        append_row((ITEM, text, data_json))
     return rows
+
+
+def _first_not_unicode(rows: list[Row]) -> int | None:
+    """The index of the first row SQLite cannot take as UTF-8 (a lone surrogate), if any.
+
+    Looked for only after the store refused a batch, so that the error names the item
+    without every item paying for an extra encoding."""
+    for index, (_, text, data_json) in enumerate(rows):
+        try:
+            text.encode()
+            if data_json is not None:
+                data_json.encode()
+        except UnicodeEncodeError:
+            return index
+    return None
 
 
 class ZeroAgentsSession:
@@ -111,7 +139,9 @@ class ZeroAgentsSession:
 
     ``session_id`` names the conversation; ``session_settings`` (the SDK's
     ``SessionSettings``) may set a default ``limit`` for ``get_items``.  Blocking store
-    work runs in ``asyncio.to_thread``.  Store errors (``ZeroSessionError``) propagate.
+    work runs in ``asyncio.to_thread``.  Store errors (``ZeroSessionError``) propagate;
+    ``add_items`` raises InvalidInput naming the item it refuses (see the module
+    docstring), having written none of them.
     """
 
     def __init__(
@@ -236,12 +266,9 @@ class ZeroAgentsSession:
             self._refresh()
             return list(self._items.values())
 
-    def _append(
-        self, ulid: str, entries: list[tuple[str, str, Any]], *, expected_seq: int | None = None
-    ) -> None:
-        # Checked and encoded here, appended without building Event objects we would
-        # throw away.
-        rows = _rows(entries, self._store._max_event_bytes)
+    def _append(self, ulid: str, rows: list[Row], *, expected_seq: int | None = None) -> None:
+        # Checked and encoded by the caller, appended without building Event objects we
+        # would throw away.
         try:
             self._store._append_rows(ulid, rows, expected_seq=expected_seq)
         except SessionEnded:  # ended by close() or another process: reopen and write
@@ -250,10 +277,16 @@ class ZeroAgentsSession:
 
     def _add(self, items: list[TResponseInputItem]) -> None:
         with self._lock:
-            ulid = self._session_ulid()
-            self._append(ulid, [(ITEM, _summary(item), item) for item in items])
+            rows = _item_rows(items, self._store._max_event_bytes)
+            try:
+                self._append(self._session_ulid(), rows)
+            except InvalidInput as exc:
+                index = _first_not_unicode(rows)
+                if index is None:
+                    raise
+                raise InvalidInput(f"item {index}: {exc}") from exc
 
-    def _retract(self, make: Callable[[], tuple[str, str, Any] | None]) -> None:
+    def _retract(self, make: Callable[[], Row | None]) -> None:
         """Append the retraction ``make()`` builds from the fold, exactly at the fold's end.
 
         ``expected_seq`` makes the append fail if another writer added to the session
@@ -273,24 +306,25 @@ class ZeroAgentsSession:
     def _pop(self) -> TResponseInputItem | None:
         popped: list[TResponseInputItem] = []
 
-        def retraction() -> tuple[str, str, Any] | None:
+        def retraction() -> Row | None:
             popped.clear()
             if not self._items:
                 return None
             seq = next(reversed(self._items))
             popped.append(self._items[seq])
-            return (POP, f"retract item {seq}", {"seq": seq})
+            return (POP, f"retract item {seq}", encode_as_json_dumps({"seq": seq}))
 
         with self._lock:
             self._retract(retraction)
         return popped[0] if popped else None
 
     def _clear(self) -> None:
-        def retraction() -> tuple[str, str, Any] | None:
+        def retraction() -> Row | None:
             if not self._items:
                 return None
             through = self._folded_upto
-            return (CLEAR, f"clear items through {through}", {"through_seq": through})
+            data = encode_as_json_dumps({"through_seq": through})
+            return (CLEAR, f"clear items through {through}", data)
 
         with self._lock:
             self._retract(retraction)
