@@ -40,12 +40,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from itertools import repeat
 from typing import Any
 
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
 
-from .._events import check_kind, check_size, encode_as_json_dumps
+from .._events import (
+    check_kind,
+    check_size,
+    encode_as_json_dumps,
+    encode_each_as_json_dumps,
+)
 from ..errors import InvalidInput, SeqConflict, SessionEnded
 from ..store import Store
 
@@ -103,20 +109,20 @@ def _general_summary(item: Any) -> str:
 def _item_rows(items: list[TResponseInputItem], max_event_bytes: int) -> list[Row]:
     """One ``agents.item`` row per item: its summary, and the item stored as
     ``json.dumps`` would store it (see the module docstring).  Raises InvalidInput
-    naming the item."""
-    rows: list[Row] = []
-    append_row = rows.append
-    encode, summary = encode_as_json_dumps, _summary
-    for index, item in enumerate(items):
-        try:
-            data_json = encode(item)
-            text = summary(item)
-            if (len(text) + len(data_json)) * 4 > max_event_bytes:
+    naming the item.
+
+    Loops in C where it can (encoding, the size check's bound, the rows): this is most
+    of the Python work of ``add_items``.
+    """
+    datas = encode_each_as_json_dumps(items)
+    texts = list(map(_summary, items))
+    if (max(map(len, texts)) + max(map(len, datas))) * 4 > max_event_bytes:
+        for index, (text, data_json) in enumerate(zip(texts, datas, strict=True)):
+            try:
                 check_size(text, data_json, max_event_bytes)
-        except InvalidInput as exc:
-            raise InvalidInput(f"item {index}: {exc}") from exc
-        append_row((ITEM, text, data_json))
-    return rows
+            except InvalidInput as exc:
+                raise InvalidInput(f"item {index}: {exc}") from exc
+    return list(zip(repeat(ITEM, len(texts)), texts, datas, strict=True))
 
 
 def _first_not_unicode(rows: list[Row]) -> int | None:
