@@ -17,7 +17,7 @@ import click
 
 from ..errors import ZeroSessionError
 from ..store import DEFAULT_BUSY_TIMEOUT_MS
-from . import _cmd_events, _cmd_search, _cmd_sessions, _cmd_store
+from . import _cmd_events, _cmd_lifecycle, _cmd_search, _cmd_sessions, _cmd_store
 from ._cmd_demo import demo_command
 from ._cmd_shell import shell_command
 from ._state import State, UserError
@@ -59,6 +59,7 @@ for _command in (
     *_cmd_sessions.COMMANDS,
     *_cmd_events.COMMANDS,
     *_cmd_search.COMMANDS,
+    *_cmd_lifecycle.COMMANDS,
     *_cmd_store.COMMANDS,
     demo_command,
     shell_command,

@@ -13,7 +13,7 @@ from ..errors import SessionNotFound
 from ..models import Session, Status
 from ..store import Store
 from ._output import Cell, Column, Output, compact_json, local_time
-from ._state import State, UserError, json_option
+from ._state import State, UserError, json_option, parsed_by
 from ._when import parse_since
 
 __all__ = ["COMMANDS"]
@@ -56,15 +56,6 @@ def print_sessions(out: Output, sessions: list[Session]) -> None:
         out.table(SESSION_COLUMNS, [session_row(s) for s in sessions])
     else:
         out.note("no sessions")
-
-
-def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_since(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
 
 
 def _labelled(store: Store, pattern: str | None) -> set[str] | None:
@@ -116,7 +107,11 @@ def _candidates(
     type=click.Path(file_okay=False, path_type=Path),
     help="Only sessions of this folder, or of its nearest parent that has some (like resume).",
 )
-@click.option("--since", callback=_since, help="Only sessions started since: 2h, 3d, 2026-11-21.")
+@click.option(
+    "--since",
+    callback=parsed_by(parse_since),
+    help="Only sessions started since: 2h, 3d, 2026-11-21.",
+)
 @click.option("--all", "include_archived", is_flag=True, help="Include archived sessions.")
 @json_option
 @click.pass_obj

@@ -13,7 +13,7 @@ import click
 
 from .._documents import share_doc, times
 from .._transfer import TransferCounts
-from ._output import Column, local_time
+from ._output import Column, local_time, size_text
 from ._state import State, UserError, json_option
 
 __all__ = ["COMMANDS"]
@@ -114,15 +114,6 @@ def share_command(state: State, needle: str, tail: int | None) -> None:
     state.out.document(document)
 
 
-def _size(n_bytes: int) -> str:
-    size = float(n_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
 @click.command("stats")
 @click.option("--top", type=click.IntRange(min=0), default=5, show_default=True)
 @json_option
@@ -156,7 +147,10 @@ def stats_command(state: State, top: int) -> None:
     out.fields(
         [
             ("database", str(state.path)),
-            ("size", f"{_size(stats.file_bytes)} + {_size(stats.wal_bytes)} write-ahead log"),
+            (
+                "size",
+                f"{size_text(stats.file_bytes)} + {size_text(stats.wal_bytes)} write-ahead log",
+            ),
             ("sessions", f"{stats.sessions:,}"),
             ("events", f"{stats.events:,}"),
             ("milestones", f"{stats.milestones:,} ({stats.labels:,} labels)"),
@@ -190,7 +184,7 @@ def backup_command(state: State, dest: Path) -> None:
     if state.out.json:
         state.out.document({"path": str(dest), "bytes": size})
     else:
-        state.out.line(f"backed up {state.path} to {dest} ({_size(size)})")
+        state.out.line(f"backed up {state.path} to {dest} ({size_text(size)})")
 
 
 @click.command("path")

@@ -23,7 +23,7 @@ import attrs
 
 from ..models import Event
 
-__all__ = ["Cell", "Column", "Output", "local_time"]
+__all__ = ["Cell", "Column", "Output", "local_time", "size_text"]
 
 # Styles by event kind and by status (rich style strings).
 STYLES = {
@@ -62,6 +62,16 @@ def local_time(at_ms: int | None) -> str:
     if at_ms is None:
         return "-"
     return datetime.fromtimestamp(at_ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def size_text(n_bytes: int) -> str:
+    """A byte count for people: ``512 B``, ``1.5 KiB``, ``3.2 MiB``, ``1.0 GiB``."""
+    size = float(n_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
 
 
 def _truncate(text: str, width: int | None) -> str:

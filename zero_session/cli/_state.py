@@ -20,9 +20,10 @@ from ..errors import StorageError
 from ..store import Store, default_path
 from ._output import Output
 
-__all__ = ["State", "UserError", "json_option"]
+__all__ = ["State", "UserError", "json_option", "parsed_by"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 class UserError(Exception):
@@ -86,3 +87,20 @@ def json_option(command: F) -> F:
         callback=_merge_json,
         help="Print JSON instead of text.",
     )(command)
+
+
+def parsed_by(
+    parse: Callable[[str], T],
+) -> Callable[[click.Context, click.Parameter, str | None], T | None]:
+    """A click callback giving an option's value as ``parse(text)`` (None stays None);
+    the ValueError of a text that means nothing becomes a usage error (exit 2)."""
+
+    def callback(_ctx: click.Context, _param: click.Parameter, value: str | None) -> T | None:
+        if value is None:
+            return None
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
