@@ -270,6 +270,20 @@ def test_delete_asks_on_a_terminal(shelf: Shelf) -> None:
     assert _rows_of(shelf.db, shelf.fork) == (0, 0, 0)
 
 
+def test_delete_checks_forks_and_liveness_before_asking(shelf: Shelf) -> None:
+    with Store.open(shelf.db) as store:
+        live_fork = store.fork(shelf.recent).ulid  # never ended: this process writes it
+    before = _dump(shelf.db)
+    for args, fragments in (
+        ((shelf.live,), (shelf.live, "is live")),
+        ((shelf.parent,), (shelf.fork, "--cascade")),
+        ((shelf.recent, "--cascade"), (live_fork, "is live")),
+    ):
+        result = _on_terminal(shelf.db, "delete", *args, answer="y\n")
+        assert_user_error(result, *fragments)  # one line: no preview, no question
+    assert _dump(shelf.db) == before
+
+
 # --- prune ---------------------------------------------------------------------------
 
 

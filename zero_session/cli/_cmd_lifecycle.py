@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS"]
 
 _PREVIEW = 20
-"""Sessions listed before the question; the rest are counted (--dry-run lists all)."""
+"""Sessions listed before the question; the rest are only counted."""
 
 
 def _count(n: int, noun: str) -> str:
