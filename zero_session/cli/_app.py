@@ -2,8 +2,9 @@
 
 Exit status: 0 on success, 1 for a user error (printed as one line on standard error,
 never a traceback: an unknown needle, an ambiguous prefix, a bad label, a missing file,
-a file that is not a store, a database locked past ``--busy-timeout``), 2 for a usage
-error (click's message and usage line), 130 when interrupted.
+a file that is not a store, a database locked past ``--busy-timeout``, a delete or
+prune refused or declined), 2 for a usage error (click's message and usage line), 130
+when interrupted.
 """
 
 from __future__ import annotations
