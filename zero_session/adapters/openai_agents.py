@@ -41,7 +41,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 from agents.items import TResponseInputItem
 from agents.memory import SessionSettings
@@ -66,6 +66,7 @@ for _kind in (ITEM, POP, CLEAR):
     check_kind(_kind)  # valid kinds, so rows need not check them again
 
 Row = tuple[str, str, "str | None"]
+T = TypeVar("T")
 
 
 def _summary(item: Any) -> str:
@@ -140,12 +141,19 @@ def _first_not_unicode(rows: list[Row]) -> int | None:
     return None
 
 
+def _in_thread(work: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """``work(*args)`` in the running loop's default executor, to be awaited: what
+    ``asyncio.to_thread`` does, without copying the caller's context variables (the
+    store reads none) nor a coroutine of its own, a few µs less on every call."""
+    return asyncio.get_running_loop().run_in_executor(None, work, *args)
+
+
 class ZeroAgentsSession:
     """The Agents SDK's ``Session`` protocol over a zero_session :class:`Store`.
 
     ``session_id`` names the conversation; ``session_settings`` (the SDK's
     ``SessionSettings``) may set a default ``limit`` for ``get_items``.  Blocking store
-    work runs in ``asyncio.to_thread``.  Store errors (``ZeroSessionError``) propagate;
+    work runs in the event loop's default executor.  Store errors (``ZeroSessionError``) propagate;
     ``add_items`` raises InvalidInput naming the item it refuses (see the module
     docstring), having written none of them.
     """
@@ -180,7 +188,7 @@ class ZeroAgentsSession:
         """The conversation's items, oldest first; the latest ``limit`` when given."""
         if limit is None and self.session_settings is not None:
             limit = self.session_settings.limit
-        items = await asyncio.to_thread(self._current_items)
+        items = await _in_thread(self._current_items)
         if limit is not None:
             return items[-limit:] if limit > 0 else []
         return items
@@ -188,21 +196,21 @@ class ZeroAgentsSession:
     async def add_items(self, items: list[TResponseInputItem]) -> None:
         """Append the items, in one transaction."""
         if items:
-            await asyncio.to_thread(self._add, list(items))
+            await _in_thread(self._add, list(items))
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Retract and return the newest item (None when there is none)."""
-        return await asyncio.to_thread(self._pop)
+        return await _in_thread(self._pop)
 
     async def clear_session(self) -> None:
         """Retract every item so far; the history stays in the log."""
-        await asyncio.to_thread(self._clear)
+        await _in_thread(self._clear)
 
     # ------------------------------------------------------------------ extras
 
     async def ulid(self) -> str:
         """The zero_session session holding this conversation (created on first use)."""
-        return await asyncio.to_thread(self._session_ulid)
+        return await _in_thread(self._session_ulid)
 
     async def fork(self, session_id: str) -> ZeroAgentsSession:
         """A new conversation ``session_id`` that starts with this one's items (O(1))."""
@@ -217,11 +225,11 @@ class ZeroAgentsSession:
                 cli_version=self._cli_version,
             )
 
-        return await asyncio.to_thread(make)
+        return await _in_thread(make)
 
     async def close(self) -> None:
         """Record the session's end (it is resumed by the next write)."""
-        await asyncio.to_thread(lambda: self._store.end(self._session_ulid()))
+        await _in_thread(lambda: self._store.end(self._session_ulid()))
 
     # ----------------------------------------------------------------- workers
 
