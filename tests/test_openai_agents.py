@@ -20,7 +20,12 @@ from hypothesis import strategies as st
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 
 from zero_session import InvalidInput, Store
-from zero_session.adapters.openai_agents import ZeroAgentsSession, _general_summary, _summary
+from zero_session.adapters.openai_agents import (
+    ZeroAgentsSession,
+    _general_summary,
+    _one_line,
+    _summary,
+)
 
 
 def _msg(role: str, content: str) -> Any:
@@ -179,6 +184,22 @@ texts = st.one_of(
 def test_the_summary_shortcut_gives_the_general_summary(role: Any, content: Any) -> None:
     item = {"type": "message", "role": role, "content": content}
     assert _summary(item) == _general_summary(item)
+
+
+# Words separated by runs of whitespace up to a few hundred long, so that the head of
+# the text (its first 800 characters) may hold more, as many or fewer than 200
+# characters of the summary.
+long_texts = st.lists(
+    st.tuples(st.text(alphabet="ab", max_size=60), st.integers(0, 400), st.sampled_from(" \n\xa0")),
+    max_size=40,
+).map(lambda parts: "".join(word + blank * n for word, n, blank in parts))
+
+
+@given(long_texts)
+def test_a_long_summary_reads_only_what_it_needs(text: str) -> None:
+    """The head-only shortcut gives what normalising the whole text would."""
+    line = " ".join(text.split())
+    assert _one_line(text) == (line if len(line) <= 200 else line[:199] + "…")
 
 
 def test_an_item_that_is_not_json_is_refused_and_nothing_is_written(store: Store) -> None:

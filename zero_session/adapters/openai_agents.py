@@ -74,17 +74,15 @@ def _summary(item: Any) -> str:
     if type(item) is dict:
         content = item.get("content")
         role = item.get("role")
-        if type(content) is str and type(role) is str:
+        if (
+            type(content) is str
+            and type(role) is str
+            and len(role) + len(content) + 2 <= SUMMARY_CHARS
+        ):
             text = f"{role}: {content}"
             # The usual message is already one clean line: skip the normalisation.  A
             # str that is printable has no whitespace but " " (str.isprintable).
-            if (
-                len(text) <= SUMMARY_CHARS
-                and text.isprintable()
-                and "  " not in text
-                and text[0] != " "
-                and text[-1] != " "
-            ):
+            if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
                 return text
     return _general_summary(item)
 
@@ -103,8 +101,23 @@ def _general_summary(item: Any) -> str:
             text = str(item.get("type") or role or "item")
     else:
         text = "item"
-    text = " ".join(text.split())
-    return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """``text`` with every run of whitespace made one space, trimmed, and cut to
+    :data:`SUMMARY_CHARS` with an ellipsis.
+
+    Reads only the head of a long text (a long message would otherwise be split and
+    joined whole to keep 200 characters of it): the head's line is a prefix of the whole
+    text's line, so once it is longer than the cut it gives the same summary.  A head
+    that is mostly whitespace falls back to the whole text.
+    """
+    head = text[: 4 * SUMMARY_CHARS]
+    line = " ".join(head.split())
+    if len(line) <= SUMMARY_CHARS and len(head) < len(text):
+        line = " ".join(text.split())
+    return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
 
 
 def _item_rows(items: list[TResponseInputItem], max_event_bytes: int) -> list[Row]:
