@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from agents import Agent, Model, ModelResponse, RunConfig, Runner, Usage
 from agents.memory import Session, SessionSettings, SQLiteSession
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 
@@ -189,13 +189,25 @@ def test_the_summary_shortcut_gives_the_general_summary(role: Any, content: Any)
 # Words separated by runs of whitespace up to a few hundred long, so that the head of
 # the text (its first 800 characters) may hold more, as many or fewer than 200
 # characters of the summary.
-long_texts = st.lists(
-    st.tuples(st.text(alphabet="ab", max_size=60), st.integers(0, 400), st.sampled_from(" \n\xa0")),
-    max_size=40,
-).map(lambda parts: "".join(word + blank * n for word, n, blank in parts))
+long_texts = st.one_of(
+    st.lists(
+        st.tuples(
+            st.text(alphabet="ab", max_size=60), st.integers(0, 400), st.sampled_from(" \n\xa0")
+        ),
+        max_size=40,
+    ).map(lambda parts: "".join(word + blank * n for word, n, blank in parts)),
+    # one clean line up to the cut or around it, then anything
+    st.builds(
+        lambda words, rest: " ".join(words) + rest,
+        st.lists(st.text(alphabet="ab", min_size=1, max_size=12), max_size=60),
+        st.text(alphabet="ab \n", max_size=30),
+    ),
+)
 
 
 @given(long_texts)
+@example("a" * 200 + " ")  # a clean line of exactly the cut, then a space: not cut
+@example("ab " * 67 + "\n")
 def test_a_long_summary_reads_only_what_it_needs(text: str) -> None:
     """The head-only shortcut gives what normalising the whole text would."""
     line = " ".join(text.split())

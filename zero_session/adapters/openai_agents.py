@@ -111,8 +111,20 @@ def _one_line(text: str) -> str:
     Reads only the head of a long text (a long message would otherwise be split and
     joined whole to keep 200 characters of it): the head's line is a prefix of the whole
     text's line, so once it is longer than the cut it gives the same summary.  A head
-    that is mostly whitespace falls back to the whole text.
+    that is mostly whitespace falls back to the whole text.  The usual long message is
+    one clean line up to the cut and is cut without splitting at all.
     """
+    head = text[: SUMMARY_CHARS + 1]
+    if (
+        len(head) > SUMMARY_CHARS
+        and head[0] != " "
+        and head[-1] != " "
+        and head.isprintable()
+        and "  " not in head
+    ):
+        # Its only whitespace is single spaces and the character after the cut is not
+        # one: the whole text's line starts with this head.
+        return head[: SUMMARY_CHARS - 1] + "…"
     head = text[: 4 * SUMMARY_CHARS]
     line = " ".join(head.split())
     if len(line) <= SUMMARY_CHARS and len(head) < len(text):
