@@ -273,8 +273,8 @@ def encode_as_json_dumps(data: Any) -> str:
     unchanged.  Still refused, with InvalidInput: NaN and infinities (not valid JSON, so
     SQLite's JSON functions and ``sqlite3`` users would choke on them), other types, and
     nesting deeper than :data:`MAX_DATA_DEPTH` (including cycles).  No walk of the value
-    before encoding: the text's brackets bound its depth, so only a text with more than
-    :data:`MAX_DATA_DEPTH` of them has its depth measured.
+    before encoding: a level of nesting takes two characters of the text, so only a text
+    longer than twice :data:`MAX_DATA_DEPTH` has its value's depth measured.
     """
     try:
         text = (_encode or _encoder())(data)
@@ -286,7 +286,7 @@ def encode_as_json_dumps(data: Any) -> str:
         raise InvalidInput(f"data is not valid JSON (NaN or Infinity?): {exc}") from exc
     except TypeError as exc:
         raise InvalidInput(f"data is not JSON-serialisable: {exc}") from exc
-    if text.count("[") + text.count("{") > MAX_DATA_DEPTH and _deeper_than(data, MAX_DATA_DEPTH):
+    if len(text) > 2 * MAX_DATA_DEPTH and _deeper_than(data, MAX_DATA_DEPTH):
         raise InvalidInput(f"data is nested deeper than {MAX_DATA_DEPTH} levels")
     return text
 
@@ -303,12 +303,11 @@ def encode_each_as_json_dumps(values: Sequence[Any]) -> list[str]:
         texts = None
     if texts is not None:
         # Nesting deeper than the limit takes two brackets a level: most texts are too
-        # short for it, and only those with enough brackets need their depth measured.
+        # short for it; a longer one has its value's depth measured (a walk of its arrays
+        # and objects, which costs far less than its text when that is mostly strings).
         longest = max(map(len, texts), default=0)
         if longest <= 2 * MAX_DATA_DEPTH or not any(
-            len(text) > 2 * MAX_DATA_DEPTH
-            and text.count("[") + text.count("{") > MAX_DATA_DEPTH
-            and _deeper_than(value, MAX_DATA_DEPTH)
+            len(text) > 2 * MAX_DATA_DEPTH and _deeper_than(value, MAX_DATA_DEPTH)
             for text, value in zip(texts, values, strict=True)
         ):
             return texts
