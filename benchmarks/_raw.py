@@ -15,6 +15,9 @@ from typing import Any
 
 import apsw
 
+from zero_session._events import _CHUNK_ROWS as CHUNK_ROWS
+from zero_session._events import _chunk_sql as chunk_sql
+
 SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
 RESERVE = (
@@ -149,10 +152,16 @@ def append_many(
     conn.execute("BEGIN IMMEDIATE")
     session_id, last = conn.execute(RESERVE, (len(rows), at_ms, ulid)).fetchall()[0]
     first = last - len(rows) + 1
-    conn.executemany(
-        INSERT,
-        [(session_id, first + i, at_ms, k, t, d) for i, (k, t, d) in enumerate(rows)],
-    )
+    # zero_session's statements: multi-row INSERTs of power-of-two chunks (its SQL text
+    # is borrowed, so both run exactly the same statements).
+    done = 0
+    while done < len(rows):
+        size = min(CHUNK_ROWS, 1 << ((len(rows) - done).bit_length() - 1))
+        params: list[Any] = [session_id, first + done, at_ms]
+        for row in rows[done : done + size]:
+            params += row
+        conn.execute(chunk_sql(size), params)
+        done += size
     conn.execute("COMMIT")
     return first
 
