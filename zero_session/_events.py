@@ -577,6 +577,9 @@ _OWN = "SELECT seq, at_ms, {kind}, {text}, {data} FROM events WHERE session_id =
 # The columns as text, and cast to BLOB for the invalid-UTF-8 fallback of fetch_all.
 _TEXT_COLUMNS = {"kind": "kind", "text": "text", "data": _DATA}
 _BLOB_COLUMNS = {name: f"CAST({sql} AS BLOB)" for name, sql in _TEXT_COLUMNS.items()}
+_RANGE_SQL, _RANGE_BLOB_SQL = _RANGE.format(**_TEXT_COLUMNS), _RANGE.format(**_BLOB_COLUMNS)
+_DATA_RANGE_SQL = _DATA_RANGE.format(**_TEXT_COLUMNS)
+_DATA_RANGE_BLOB_SQL = _DATA_RANGE.format(**_BLOB_COLUMNS)
 
 # Events are built without attrs' generated __init__ (six calls through the frozen
 # class's guarded setattr); the slots are filled directly.  Event has no validators or
@@ -681,7 +684,7 @@ def timeline_page(
     One recursive query finds the segments; each segment overlapping the page is then
     one primary-key range read (no join, no sort).
     """
-    sql, blob_sql = _RANGE.format(**_TEXT_COLUMNS), _RANGE.format(**_BLOB_COLUMNS)
+    sql, blob_sql = _RANGE_SQL, _RANGE_BLOB_SQL
     events: list[Event] = []
     for segment_id, ulid, start, end in _segments(conn, owner, after_seq, upto_seq):
         rows = fetch_all(conn, sql, (segment_id, start, end), blob_sql=blob_sql)
@@ -697,7 +700,7 @@ def timeline_data(
     :func:`timeline_page` without ``Event`` objects, times or texts, for a reader that
     folds the data by kind (the Agents adapter): about half the cost per event.
     """
-    sql, blob_sql = _DATA_RANGE.format(**_TEXT_COLUMNS), _DATA_RANGE.format(**_BLOB_COLUMNS)
+    sql, blob_sql = _DATA_RANGE_SQL, _DATA_RANGE_BLOB_SQL
     out: list[tuple[int, str, Any]] = []
     for segment_id, _, start, end in _segments(conn, owner, after_seq, upto_seq):
         rows = fetch_all(conn, sql, (segment_id, start, end), blob_sql=blob_sql)

@@ -33,6 +33,7 @@ __all__ = [
     "Migration",
     "check_identity",
     "configure",
+    "configure_current",
     "is_current",
     "known_version",
     "load_migrations",
@@ -149,6 +150,33 @@ def configure(
         if mode and str(mode[0][0]).lower() not in ("wal", "memory"):
             raise StorageError(f"could not switch the database to WAL mode (got {mode[0][0]})")
     conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[durability]}")
+
+
+_CURRENT_SETUP = {
+    (durability, readonly): "PRAGMA foreign_keys = ON; "
+    + ("" if readonly else "PRAGMA journal_mode = WAL; ")
+    + f"PRAGMA synchronous = {level}"
+    for durability, level in SYNCHRONOUS.items()
+    for readonly in (False, True)
+}
+
+
+def configure_current(
+    conn: apsw.Connection, *, durability: str, busy_timeout_ms: int, readonly: bool
+) -> None:
+    """:func:`configure` for a file that is ours and current (WAL already), in one call.
+
+    The usual first statement of a store: the pragmas run as one script, and anything
+    unusual (the journal mode switched away from WAL in the ``sqlite3`` shell, another
+    process holding the file busy) takes the general path, which retries and explains.
+    """
+    try:
+        mode = conn.execute(_CURRENT_SETUP[durability, readonly]).fetchall()
+    except apsw.BusyError:
+        mode = []
+    if readonly or (mode and str(mode[0][0]).lower() == "wal"):
+        return
+    configure(conn, durability=durability, busy_timeout_ms=busy_timeout_ms, readonly=readonly)
 
 
 def is_current(conn: apsw.Connection) -> bool:

@@ -133,7 +133,7 @@ class StoreCore:
     ) -> None:
         self._conn: apsw.Connection | None = conn
         self._lock = threading.Lock()
-        self._committer = GroupCommit(self._lock, self._writable_connection)
+        self._group_commit: GroupCommit | None = None  # made by the first append
         self._pid = os.getpid()
         self._path = path
         self._clock = clock
@@ -293,6 +293,19 @@ class StoreCore:
         return store
 
     @property
+    def _committer(self) -> GroupCommit:
+        """The append queue, made on first use: a store that only reads never needs it.
+
+        Two threads racing here may each make one; both are correct (every transaction
+        takes the store's mutex), one is simply forgotten.  No lock is taken, so a child
+        after ``os.fork()`` reaches the queue's own check instead of a copied lock.
+        """
+        committer = self._group_commit
+        if committer is None:
+            committer = self._group_commit = GroupCommit(self._lock, self._writable_connection)
+        return committer
+
+    @property
     def path(self) -> str:
         """The database file's path (``:memory:`` for a memory store)."""
         return self._path
@@ -348,7 +361,7 @@ class StoreCore:
         never parses its schema at all.
         """
         try:
-            _schema.configure(
+            _schema.configure_current(
                 conn,
                 durability=durability,
                 busy_timeout_ms=busy_timeout_ms,
