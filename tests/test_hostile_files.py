@@ -320,3 +320,30 @@ def test_writable_open_of_read_only_file_says_use_readonly(shared_dir: Path) -> 
     assert outcome["open"] == "ReadOnlyStore", outcome
     assert "readonly=True" in outcome["message"]
     assert digest(path) == before
+
+
+def test_read_only_file_in_writable_folder_says_use_readonly_on_write(shared_dir: Path) -> None:
+    """The file is read-only but its folder is not: SQLite opens it read-only, so open
+    and reads work, and the first write is refused naming the file and the way out."""
+    path = shared_dir / "sessions.db"
+    with Store.open(path) as store:
+        session = store.start(cwd="/")
+        store.append(session, "prompt", "one")
+    path.chmod(0o444)
+    shared_dir.chmod(0o777)  # the unprivileged child may make -wal and -shm here
+    before = digest(path)
+
+    def probe() -> dict[str, Any]:
+        with Store.open(path) as opened:
+            texts = [e.text for e in opened.replay(session.ulid)]
+            try:
+                opened.append(session.ulid, "prompt", "two")
+            except ReadOnlyStore as exc:
+                return {"texts": texts, "refused": str(exc)}
+        return {"texts": texts, "refused": None}
+
+    outcome = run_unprivileged(probe)
+    assert outcome["texts"] == ["one"]
+    assert outcome["refused"] is not None
+    assert str(path) in outcome["refused"] and "readonly=True" in outcome["refused"]
+    assert digest(path) == before

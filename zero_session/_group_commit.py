@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 
 import apsw
 
-from .errors import StorageError, translate
+from .errors import StorageError
 
 __all__ = ["GroupCommit"]
 
@@ -55,25 +55,25 @@ class _Request(Generic[T]):
         return self.result  # type: ignore[return-value]
 
 
-def _translated(exc: BaseException, conn: apsw.Connection | None) -> BaseException:
-    if not isinstance(exc, apsw.Error | UnicodeError):
-        return exc
-    # The OS error number tells a full disk from other I/O errors (see errors.translate).
-    return translate(exc, os_errno=conn.system_errno if conn is not None else 0)
-
-
 class GroupCommit:
     """Runs write requests from many threads in shared transactions.
 
     ``lock`` is the Store's mutex (held whenever the connection is used); ``connection``
-    returns the writable connection or raises (StoreClosed, ReadOnlyStore, ...).
+    returns the writable connection or raises (StoreClosed, ReadOnlyStore, ...);
+    ``translated`` turns an exception raised while writing into the one a caller sees.
     ``commits`` and ``requests`` count committed transactions and the requests they
     carried, for the benchmarks.
     """
 
-    def __init__(self, lock: threading.Lock, connection: Callable[[], apsw.Connection]) -> None:
+    def __init__(
+        self,
+        lock: threading.Lock,
+        connection: Callable[[], apsw.Connection],
+        translated: Callable[[BaseException, apsw.Connection | None], BaseException],
+    ) -> None:
         self._lock = lock
         self._connection = connection
+        self._translated = translated
         self._queue_lock = threading.Lock()
         self._turn = threading.Condition(self._queue_lock)
         self._queue: list[_Request[Any]] = []
@@ -142,7 +142,7 @@ class GroupCommit:
             except BaseException as exc:
                 if not conn.getautocommit():
                     conn.execute("ROLLBACK")
-                error = _translated(exc, conn)
+                error = self._translated(exc, conn)
                 if error is exc:
                     raise
                 raise error from exc
@@ -163,7 +163,7 @@ class GroupCommit:
                         conn.execute("ROLLBACK")
                     raise
         except BaseException as exc:
-            error = _translated(exc, conn)
+            error = self._translated(exc, conn)
             if not isinstance(error, Exception):
                 error = StorageError(f"the write was interrupted ({exc!r})")
             for request in batch:
@@ -190,7 +190,7 @@ class GroupCommit:
                     if conn.getautocommit():
                         raise  # SQLite rolled the whole transaction back: the batch fails
                     conn.execute("ROLLBACK TO zs_request")
-                    request.error = _translated(exc, conn)
+                    request.error = self._translated(exc, conn)
                 conn.execute("RELEASE zs_request")
         conn.execute("COMMIT")
         self.commits += 1

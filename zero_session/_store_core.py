@@ -302,7 +302,9 @@ class StoreCore:
         """
         committer = self._group_commit
         if committer is None:
-            committer = self._group_commit = GroupCommit(self._lock, self._writable_connection)
+            committer = self._group_commit = GroupCommit(
+                self._lock, self._writable_connection, self._translated
+            )
         return committer
 
     @property
@@ -379,7 +381,7 @@ class StoreCore:
             try:
                 yield conn
             except (apsw.Error, UnicodeError) as exc:
-                raise translate(exc, os_errno=conn.system_errno) from exc
+                raise self._translated(exc, conn) from exc
 
     def _writable_connection(self) -> apsw.Connection:
         """The open connection, unless the store is read-only; call with the mutex held."""
@@ -403,7 +405,19 @@ class StoreCore:
                         conn.execute("ROLLBACK")
                     raise
             except (apsw.Error, UnicodeError) as exc:
-                raise translate(exc, os_errno=conn.system_errno) from exc
+                raise self._translated(exc, conn) from exc
+
+    def _translated(self, exc: BaseException, conn: apsw.Connection | None) -> BaseException:
+        """The error a caller sees for ``exc``: an apsw error becomes a ZeroSessionError
+        naming the file (the OS error number tells a full disk from other I/O errors),
+        and a file that turns out not to be writable says how to read it."""
+        if not isinstance(exc, apsw.Error | UnicodeError):
+            return exc
+        os_errno = conn.system_errno if conn is not None else 0
+        error = translate(exc, context=self._path, os_errno=os_errno)
+        if isinstance(error, ReadOnlyStore) and not self._readonly:
+            return ReadOnlyStore(f"{error}; open it with readonly=True to read it")
+        return error
 
     def _now(self) -> int:
         now = self._clock()
