@@ -7,14 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlite3_cli import sqlite3_shell
 
 from zero_session import CheckReport, Problem, Store
 from zero_session.ids import new_ulid
-
-
-def sqlite3_shell(path: Path, sql: str) -> None:
-    """Run ``sql`` in the sqlite3 command-line shell, as a person repairing a file would."""
-    subprocess.run(["sqlite3", str(path)], input=sql, text=True, check=True, capture_output=True)
 
 
 def codes(report: CheckReport) -> set[str]:

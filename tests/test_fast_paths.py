@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlite3_cli import sqlite3_shell as shell
 
 from zero_session import (
     Event,
@@ -97,10 +97,6 @@ def test_flat_data_is_still_checked(bad: Any) -> None:
         _events.encode_data({"k": bad}, max_bytes=1_000)
     with pytest.raises(InvalidInput):
         _events.encode_data([bad], max_bytes=1_000)
-
-
-def shell(path: Path, sql: str) -> None:
-    subprocess.run(["sqlite3", str(path)], input=sql, text=True, check=True, capture_output=True)
 
 
 def test_invalid_json_typed_in_the_shell_stays_on_its_own_event(

@@ -13,13 +13,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlite3_cli import sqlite3_shell
 
 from zero_session import (
     NotAStore,
@@ -39,13 +39,6 @@ def digest(path: Path) -> str:
 
 def side_files(path: Path) -> list[str]:
     return sorted(p.name for p in path.parent.iterdir() if p.name != path.name)
-
-
-def sqlite3_shell(path: Path, sql: str) -> str:
-    done = subprocess.run(
-        ["sqlite3", str(path)], input=sql, text=True, check=True, capture_output=True
-    )
-    return done.stdout
 
 
 @pytest.fixture

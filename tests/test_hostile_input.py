@@ -8,7 +8,6 @@ from __future__ import annotations
 import inspect
 import io
 import math
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 
 import apsw
 import pytest
+from sqlite3_cli import sqlite3_shell
 
 from zero_session import InvalidInput, Session, Store, ZeroSessionError
 from zero_session.store import DEFAULT_MAX_EVENT_BYTES
@@ -377,10 +377,6 @@ def test_session_objects_and_ulids_are_interchangeable(fast_store: Store) -> Non
 
 
 # --- invalid UTF-8 typed into the sqlite3 shell -------------------------------------
-
-
-def sqlite3_shell(path: Path, sql: str) -> None:
-    subprocess.run(["sqlite3", str(path)], input=sql, text=True, check=True, capture_output=True)
 
 
 def test_invalid_utf8_from_the_shell_reads_as_replacement_characters(

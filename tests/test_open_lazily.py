@@ -10,20 +10,13 @@ and a broken schema is still a ZeroSessionError (on first use instead of at open
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from sqlite3_cli import sqlite3_shell
 
 from zero_session import NotAStore, Store
 from zero_session._store_core import Durability
-
-
-def sqlite3_shell(path: Path, sql: str) -> str:
-    done = subprocess.run(
-        ["sqlite3", str(path)], input=sql, text=True, check=True, capture_output=True
-    )
-    return done.stdout.strip()
 
 
 def made_store(path: Path) -> str:
@@ -61,10 +54,10 @@ def test_first_use_configures_the_connection(
 def test_a_journal_mode_switched_in_the_shell_is_switched_back(tmp_path: Path) -> None:
     path = tmp_path / "sessions.db"
     ulid = made_store(path)
-    assert sqlite3_shell(path, "PRAGMA journal_mode = DELETE;") == "delete"
+    assert sqlite3_shell(path, "PRAGMA journal_mode = DELETE;").strip() == "delete"
     with Store.open(path) as store:
         store.append(ulid, "prompt", "in WAL again")
-    assert sqlite3_shell(path, "PRAGMA journal_mode;") == "wal"
+    assert sqlite3_shell(path, "PRAGMA journal_mode;").strip() == "wal"
 
 
 def test_a_broken_schema_is_not_a_store_on_first_use(tmp_path: Path) -> None:

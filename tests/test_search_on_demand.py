@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from clocks import ManualClock
+from sqlite3_cli import sqlite3_shell as shell
 
 from zero_session import InvalidInput, ReadOnlyStore, SessionNotFound, Store
 from zero_session._schema import APPLICATION_ID, known_version, load_migrations
@@ -35,18 +36,6 @@ SEARCH_OBJECTS = [
     "sessions_search_pending_on_reopen",
     "sessions_search_pending_on_start",
 ]
-
-
-def shell(db_path: Path, sql: str) -> str:
-    """Run ``sql`` in the real sqlite3 shell; its output."""
-    done = subprocess.run(
-        ["sqlite3", "-bail", str(db_path), sql],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    )
-    return done.stdout
 
 
 def search_objects(db_path: Path) -> list[str]:
