@@ -8,7 +8,7 @@ columns cast to BLOB and decoded with U+FFFD replacements.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import apsw
 
@@ -31,7 +31,7 @@ def fetch_all(
     """Every row of ``sql``; with ``blob_sql`` (the same query, text cast to BLOB),
     invalid UTF-8 reads as U+FFFD instead of raising."""
     try:
-        return cast(list[Row], conn.execute(sql, params).fetchall())
+        return conn.execute(sql, params).fetchall()
     except UnicodeDecodeError:
         if blob_sql is None:
             raise

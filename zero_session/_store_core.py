@@ -115,6 +115,36 @@ def check_optional_text(value: object, name: str) -> str | None:
     return value
 
 
+class _Reading:
+    """The context of :meth:`StoreCore._reading`, as a class: every read takes it, and a
+    generator-based context manager costs several calls more per read."""
+
+    __slots__ = ("_conn", "_store")
+
+    def __init__(self, store: StoreCore) -> None:
+        self._store = store
+
+    def __enter__(self) -> apsw.Connection:
+        store = self._store
+        store._lock.acquire()
+        try:
+            self._conn = conn = store._connection()
+        except BaseException:
+            store._lock.release()
+            raise
+        return conn
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        try:
+            if isinstance(exc, apsw.Error | UnicodeError):
+                # Translated under the mutex: the connection's OS error number is ours.
+                raise self._store._translated(exc, self._conn) from exc
+        finally:
+            self._store._lock.release()
+
+
 class StoreCore:
     """The connection, the mutex and the transactions every Store method runs in.
 
@@ -373,15 +403,10 @@ class StoreCore:
             raise translate(exc, context=self._path, os_errno=conn.system_errno) from exc
         self._pending_setup = None
 
-    @contextmanager
-    def _reading(self) -> Iterator[apsw.Connection]:
-        """The connection under the mutex, with apsw errors translated."""
-        with self._lock:
-            conn = self._connection()
-            try:
-                yield conn
-            except (apsw.Error, UnicodeError) as exc:
-                raise self._translated(exc, conn) from exc
+    def _reading(self) -> _Reading:
+        """``with store._reading() as conn``: the connection under the mutex, with apsw
+        errors translated."""
+        return _Reading(self)
 
     def _writable_connection(self) -> apsw.Connection:
         """The open connection, unless the store is read-only; call with the mutex held."""
