@@ -189,10 +189,8 @@ def is_current(conn: apsw.Connection) -> bool:
     second read (a later snapshot) sees our id too.  Anything else takes the full check
     (:func:`check_identity`).
     """
-    version = int(fetch_all(conn, "PRAGMA user_version")[0][0])
-    if version != known_version():
-        return False
-    return int(fetch_all(conn, "PRAGMA application_id")[0][0]) == APPLICATION_ID
+    rows = conn.execute("PRAGMA user_version; PRAGMA application_id").fetchall()
+    return rows == [(known_version(),), (APPLICATION_ID,)]
 
 
 _IDENTITY = (
