@@ -376,3 +376,35 @@ def test_child_after_fork_fails_fast_even_mid_batch(gated_store: Store, clock: G
         clock.release()
         leader.join(WAIT_S)
     assert outcome.error is None
+
+
+def test_child_after_fork_fails_fast_before_any_append(db_path: Path) -> None:
+    """Forked while another thread holds the store's mutex, before the store ever
+    appended (its append queue is made by the first append): the child's append raises
+    StoreUsedAfterFork instead of waiting on the copied mutex."""
+    store = Store.open(db_path)
+    session = store.start()
+    assert store._group_commit is None
+    try:
+        with store._lock:  # what a reading thread holds at the moment of the fork
+            pid = os.fork()
+            if pid == 0:  # the child: report through the exit code only
+                code = 3
+                try:
+                    store.append(session, "prompt", "from the child")
+                except Exception as exc:
+                    code = 0 if type(exc).__name__ == "StoreUsedAfterFork" else 2
+                os._exit(code)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                pytest.fail("the child's append hung")
+            time.sleep(0.005)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        store.close()

@@ -60,8 +60,9 @@ class GroupCommit:
 
     ``lock`` is the Store's mutex (held whenever the connection is used); ``connection``
     returns the writable connection or raises (StoreClosed, ReadOnlyStore, ...);
-    ``translated`` turns an exception raised while writing into the one a caller sees.
-    ``commits`` and ``requests`` count committed transactions and the requests they
+    ``translated`` turns an exception raised while writing into the one a caller sees;
+    ``pid`` is the process that owns the Store (a child after ``os.fork()`` must not
+    use the queue, even one it made itself).  ``commits`` and ``requests`` count committed transactions and the requests they
     carried, for the benchmarks.
     """
 
@@ -70,6 +71,8 @@ class GroupCommit:
         lock: threading.Lock,
         connection: Callable[[], apsw.Connection],
         translated: Callable[[BaseException, apsw.Connection | None], BaseException],
+        *,
+        pid: int,
     ) -> None:
         self._lock = lock
         self._connection = connection
@@ -79,7 +82,7 @@ class GroupCommit:
         self._queue: list[_Request[Any]] = []
         self._leading = False
         self._waiting = 0
-        self._pid = os.getpid()
+        self._pid = pid
         self.commits = 0
         self.requests = 0
 

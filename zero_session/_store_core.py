@@ -327,13 +327,14 @@ class StoreCore:
         """The append queue, made on first use: a store that only reads never needs it.
 
         Two threads racing here may each make one; both are correct (every transaction
-        takes the store's mutex), one is simply forgotten.  No lock is taken, so a child
-        after ``os.fork()`` reaches the queue's own check instead of a copied lock.
+        takes the store's mutex), one is simply forgotten.  No lock is taken, and the
+        queue belongs to the store's process, so a child after ``os.fork()`` reaches the
+        queue's own check (StoreUsedAfterFork) instead of a lock copied mid-use.
         """
         committer = self._group_commit
         if committer is None:
             committer = self._group_commit = GroupCommit(
-                self._lock, self._writable_connection, self._translated
+                self._lock, self._writable_connection, self._translated, pid=self._pid
             )
         return committer
 
