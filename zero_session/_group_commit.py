@@ -62,8 +62,8 @@ class GroupCommit:
     returns the writable connection or raises (StoreClosed, ReadOnlyStore, ...);
     ``translated`` turns an exception raised while writing into the one a caller sees;
     ``pid`` is the process that owns the Store (a child after ``os.fork()`` must not
-    use the queue, even one it made itself).  ``commits`` and ``requests`` count committed transactions and the requests they
-    carried, for the benchmarks.
+    use the queue, even one it made itself).  ``commits`` and ``requests`` count
+    committed transactions and the requests they carried, for the benchmarks.
     """
 
     def __init__(
