@@ -4,8 +4,10 @@ store's own life (closed, forked process, memory); exact round trips of text and
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -203,6 +205,7 @@ def test_end_is_idempotent_and_keeps_the_first_time(open_store: Callable[..., St
 
 _HOLDER = """
 import sys
+import time
 from zero_session import Store
 store = Store.open(sys.argv[1], clock=lambda: int(sys.argv[2]))
 session = store.start(cli_version="0.3.0", engine_base_url="http://old")
@@ -386,6 +389,44 @@ def test_store_used_after_os_fork(store: Store) -> None:
     assert store.append(session, "system", "still fine").seq == 1
 
 
+def test_store_used_after_os_fork_while_its_mutex_was_held(store: Store) -> None:
+    """Forked while another thread held the store's mutex (a read in progress): the
+    child's copy of the mutex stays held, so every call must refuse before taking it."""
+    session = store.start()
+    with store._lock:
+        pid = os.fork()
+        if pid == 0:  # the child: report through the exit code only
+            code = 0
+            calls: list[Callable[[], object]] = [
+                lambda: store.get(session),
+                lambda: store.list_sessions(),
+                lambda: store.append(session, "prompt", "from the child"),
+                lambda: store.label(session, "child"),
+            ]
+            for call in calls:
+                try:
+                    call()
+                    code = 2
+                except StoreUsedAfterFork:
+                    pass
+                except BaseException:
+                    code = 3
+            store.close()  # the parent's connection: left alone, and no hang
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            pytest.fail("the child hung on the copied mutex")
+        time.sleep(0.005)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert store.get(session).ulid == session.ulid
+
+
 def test_closed_store_refuses_everything(open_store: Callable[..., Store]) -> None:
     store = open_store()
     session = store.start()
@@ -543,6 +584,7 @@ def test_invalid_utf8_from_the_shell_reads_back_replaced(store: Store, db_path: 
 
 _EXITER = """
 import sys
+import time
 from zero_session import Store
 with Store.open(sys.argv[1]) as store:
     print(store.start().ulid, flush=True)

@@ -126,6 +126,7 @@ class _Reading:
 
     def __enter__(self) -> apsw.Connection:
         store = self._store
+        store._check_process()
         store._lock.acquire()
         try:
             self._conn = conn = store._connection()
@@ -355,9 +356,14 @@ class StoreCore:
         disk): the store is closed anyway and every committed event stays in the
         ``-wal`` file, which the next open folds back in.
         """
+        if os.getpid() != self._pid:
+            # A child after os.fork(): the connection is the parent's, and so may be the
+            # mutex, copied while held; touch neither.
+            self._conn = None
+            return
         with self._lock:
             conn, self._conn = self._conn, None
-            if conn is not None and os.getpid() == self._pid:
+            if conn is not None:
                 try:
                     conn.close()
                 except apsw.Error as exc:
@@ -371,13 +377,18 @@ class StoreCore:
 
     # ------------------------------------------------------------ transactions
 
-    def _connection(self) -> apsw.Connection:
-        """The open connection of this process; call with the mutex held."""
+    def _check_process(self) -> None:
+        """Raise StoreUsedAfterFork in a child after ``os.fork()``: checked before the
+        mutex is taken, since the child's copy of it may have been held at the fork."""
         if os.getpid() != self._pid:
             raise StoreUsedAfterFork(
                 f"this Store was opened by process {self._pid}; open a new Store in "
                 f"process {os.getpid()}"
             )
+
+    def _connection(self) -> apsw.Connection:
+        """The open connection of this process; call with the mutex held."""
+        self._check_process()
         conn = self._conn
         if conn is None:
             raise StoreClosed(f"the store {self._path} is closed")
@@ -419,6 +430,7 @@ class StoreCore:
     @contextmanager
     def _writing(self) -> Iterator[apsw.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction under the mutex: committed, or rolled back."""
+        self._check_process()
         with self._lock:
             conn = self._writable_connection()
             try:
