@@ -412,7 +412,7 @@ class StoreCore:
                 readonly=self._readonly,
             )
         except (apsw.Error, UnicodeError) as exc:
-            raise translate(exc, context=self._path, os_errno=conn.system_errno) from exc
+            raise self._translated(exc, conn) from exc
         self._pending_setup = None
 
     def _reading(self) -> _Reading:
