@@ -21,11 +21,13 @@ from typing import Any
 
 import apsw
 import pytest
+from children import forked_exit_code
 from faultvfs import FaultVFS
 
 from zero_session import (
     Event,
     SeqConflict,
+    Session,
     SessionEnded,
     SessionNotFound,
     StorageError,
@@ -344,6 +346,15 @@ def test_closed_store_fails_the_request_cleanly(closed_store: Store) -> None:
     assert closed_store._committer._leading is False
 
 
+def child_append(store: Store, session: Session) -> int:
+    """In a forked child: 0 when the append raises StoreUsedAfterFork, else 2."""
+    try:
+        store.append(session, "prompt", "from the child")
+    except Exception as exc:
+        return 0 if type(exc).__name__ == "StoreUsedAfterFork" else 2
+    return 2
+
+
 def test_child_after_fork_fails_fast_even_mid_batch(gated_store: Store, clock: GatedClock) -> None:
     """A fork taken while a leader holds the connection copies the queue mid-use; the
     child's append must raise StoreUsedAfterFork, not wait for a leader that is not there."""
@@ -353,25 +364,7 @@ def test_child_after_fork_fails_fast_even_mid_batch(gated_store: Store, clock: G
     leader, outcome = in_thread(lambda: store.append(session, "system", "held"))
     clock.wait_held()
     try:
-        pid = os.fork()
-        if pid == 0:  # the child: report through the exit code only
-            code = 3
-            try:
-                store.append(session, "prompt", "from the child")
-            except Exception as exc:
-                code = 0 if type(exc).__name__ == "StoreUsedAfterFork" else 2
-            os._exit(code)
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                pytest.fail("the child's append hung")
-            time.sleep(0.005)
-        assert os.waitstatus_to_exitcode(status) == 0
+        assert forked_exit_code(lambda: child_append(store, session), timeout_s=WAIT_S) == 0
     finally:
         clock.release()
         leader.join(WAIT_S)
@@ -387,24 +380,7 @@ def test_child_after_fork_fails_fast_before_any_append(db_path: Path) -> None:
     assert store._group_commit is None
     try:
         with store._lock:  # what a reading thread holds at the moment of the fork
-            pid = os.fork()
-            if pid == 0:  # the child: report through the exit code only
-                code = 3
-                try:
-                    store.append(session, "prompt", "from the child")
-                except Exception as exc:
-                    code = 0 if type(exc).__name__ == "StoreUsedAfterFork" else 2
-                os._exit(code)
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            if time.monotonic() > deadline:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                pytest.fail("the child's append hung")
-            time.sleep(0.005)
-        assert os.waitstatus_to_exitcode(status) == 0
+            code = forked_exit_code(lambda: child_append(store, session), timeout_s=WAIT_S)
+        assert code == 0
     finally:
         store.close()

@@ -4,15 +4,14 @@ store's own life (closed, forked process, memory); exact round trips of text and
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from children import forked_exit_code
 from clocks import ManualClock
 from ulidtools import common_prefix
 
@@ -393,37 +392,28 @@ def test_store_used_after_os_fork_while_its_mutex_was_held(store: Store) -> None
     """Forked while another thread held the store's mutex (a read in progress): the
     child's copy of the mutex stays held, so every call must refuse before taking it."""
     session = store.start()
+
+    def child() -> int:
+        code = 0
+        calls: list[Callable[[], object]] = [
+            lambda: store.get(session),
+            lambda: store.list_sessions(),
+            lambda: store.append(session, "prompt", "from the child"),
+            lambda: store.label(session, "child"),
+        ]
+        for call in calls:
+            try:
+                call()
+                code = 2
+            except StoreUsedAfterFork:
+                pass
+            except BaseException:
+                code = 3
+        store.close()  # the parent's connection: left alone, and no hang
+        return code
+
     with store._lock:
-        pid = os.fork()
-        if pid == 0:  # the child: report through the exit code only
-            code = 0
-            calls: list[Callable[[], object]] = [
-                lambda: store.get(session),
-                lambda: store.list_sessions(),
-                lambda: store.append(session, "prompt", "from the child"),
-                lambda: store.label(session, "child"),
-            ]
-            for call in calls:
-                try:
-                    call()
-                    code = 2
-                except StoreUsedAfterFork:
-                    pass
-                except BaseException:
-                    code = 3
-            store.close()  # the parent's connection: left alone, and no hang
-            os._exit(code)
-    deadline = time.monotonic() + 30
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the child hung on the copied mutex")
-        time.sleep(0.005)
-    assert os.waitstatus_to_exitcode(status) == 0
+        assert forked_exit_code(child) == 0
     assert store.get(session).ulid == session.ulid
 
 
