@@ -18,12 +18,15 @@ import apsw
 
 __all__ = [
     "AmbiguousSession",
+    "ForeignSession",
     "HasForks",
     "InvalidInput",
+    "LabelTaken",
     "NotAStore",
     "ReadOnlyStore",
     "SchemaTooNew",
     "SeqConflict",
+    "SessionActive",
     "SessionBusy",
     "SessionEnded",
     "SessionNotFound",
@@ -31,12 +34,33 @@ __all__ = [
     "StoreClosed",
     "StoreLocked",
     "StoreUsedAfterFork",
+    "SyncError",
     "ZeroSessionError",
 ]
 
 
+def _rebuild(
+    cls: type[ZeroSessionError], args: tuple[object, ...], state: dict[str, object]
+) -> ZeroSessionError:
+    """Recreate an unpickled error without calling its ``__init__`` (whose arguments differ
+    from ``args``, the formatted message), then restore its attributes."""
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
+
+
 class ZeroSessionError(Exception):
-    """Base class of every error zero_session raises on purpose."""
+    """Base class of every error zero_session raises on purpose.
+
+    Every subclass survives ``pickle`` (multiprocessing, concurrent.futures) with its type,
+    message and attributes: ``__reduce__`` rebuilds it from its message and ``__dict__``
+    instead of calling ``__init__`` again, so a subclass with its own constructor
+    arguments needs nothing extra.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
 
 
 class InvalidInput(ZeroSessionError, ValueError):
@@ -116,6 +140,65 @@ class HasForks(ZeroSessionError):
             f"session {ulid} has {len(self.children)} fork(s): {shown}; "
             "delete them first or pass cascade=True"
         )
+
+
+class SessionActive(ZeroSessionError):
+    """``start(exclusive=True)``: a live session already holds ``scope`` (a cwd or a key).
+
+    ``ulid`` is the live session, ``pid`` and ``host`` its writer.  It frees the scope when
+    it ends or its process is gone.
+    """
+
+    def __init__(self, scope: str, ulid: str, pid: int | None, host: str | None) -> None:
+        self.scope = scope
+        self.ulid = ulid
+        self.pid = pid
+        self.host = host
+        super().__init__(
+            f"live session {ulid} (process {pid} on {host}) already holds {scope!r}; "
+            "end it first or start without exclusive=True"
+        )
+
+
+class LabelTaken(ZeroSessionError):
+    """The label ``name`` names another session (``ulid``); pass ``move=True`` to move it."""
+
+    def __init__(self, name: str, ulid: str) -> None:
+        self.name = name
+        self.ulid = ulid
+        super().__init__(f"label {name!r} already names session {ulid}; use move=True to move it")
+
+
+class ForeignSession(ZeroSessionError):
+    """The session was pulled from another store (``origin``), which alone appends to it.
+
+    Continue it in a local fork: ``store.resume(ulid)`` or ``store.fork(ulid)``.
+    """
+
+    def __init__(self, ulid: str, origin: str) -> None:
+        self.ulid = ulid
+        self.origin = origin
+        super().__init__(
+            f"session {ulid} belongs to store {origin}; only that store appends to it. "
+            "Continue it in a local fork (resume or fork it)"
+        )
+
+
+class SyncError(ZeroSessionError):
+    """Sync with the PostgreSQL server failed; nothing local was lost or changed.
+
+    ``kind`` tells the cases apart: ``"unreachable"`` (no connection, timeout, link
+    lost), ``"rejected"`` (authentication, privileges, a refused row), ``"diverged"``
+    (the server holds a different event at an existing seq), ``"schema"`` (the server's
+    schema is missing, too new, or cannot be created by this role), ``"missing"`` (the
+    ``postgres`` extra is not installed).  Messages never contain a password.
+    """
+
+    KINDS = ("unreachable", "rejected", "diverged", "schema", "missing")
+
+    def __init__(self, message: str, kind: str = "rejected") -> None:
+        self.kind = kind
+        super().__init__(message)
 
 
 class StorageError(ZeroSessionError):
