@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
     "DEFAULT_MAX_EVENT_BYTES",
-    "NOT_ARCHIVED",
+    "NOT_ARCHIVED_SQL",
     "REPLAY_PAGE",
     "Clock",
     "EventItem",
@@ -62,7 +62,7 @@ SessionRef = str | Session
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 REPLAY_PAGE = 2_000
-NOT_ARCHIVED = "s.archived_at_ms IS NULL"
+NOT_ARCHIVED_SQL = "s.archived_at_ms IS NULL"
 
 
 def _system_clock() -> int:
