@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import apsw
 
+from ._busy import wait_when_busy
 from ._sql import fetch_all
 from .errors import NotAStore, SchemaTooNew, StorageError
 
@@ -138,7 +139,7 @@ def configure(
     may still be empty (not yet migrated), so its page settings can still be chosen.
     Loads the schema (``journal_mode`` and ``synchronous`` need it).
     """
-    conn.setbusytimeout(busy_timeout_ms)
+    wait_when_busy(conn, busy_timeout_ms)
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         if fresh and int(fetch_all(conn, "PRAGMA page_count")[0][0]) == 0:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import apsw
 
 from . import _schema
+from ._busy import wait_when_busy
 from ._files import create_private_file, immutable_uri, not_utf8
 from ._group_commit import GroupCommit
 from ._sql import fetch_all
@@ -282,7 +283,7 @@ class StoreCore:
                 if vfs
                 else apsw.Connection(name, flags=flags)
             )
-            conn.setbusytimeout(busy_timeout_ms)
+            wait_when_busy(conn, busy_timeout_ms)
             configured = not _schema.is_current(conn)
             if configured:
                 # New, older or foreign file: check it, configure and migrate now.
