@@ -46,6 +46,9 @@ __all__ = [
 REPLAY_LIMIT = 1_000
 """``/replay`` shows at most this many events (the newest), and says how many it left out."""
 
+COMMAND_FLUSH_TIMEOUT_S = 1.0
+"""How long a command waits for the recorder's queue to be written before it reads."""
+
 
 class LineKind(enum.StrEnum):
     """What an output line is, so a TUI can style it."""
@@ -172,6 +175,9 @@ class SessionCommands:
         handler = _COMMANDS.get(name)
         if handler is None:
             return [_error(f"unknown command '/{name}'. Try /help.")]
+        # What the program recorded should show: let the writer catch up first, for a
+        # moment only (a store locked by another process must not hang the command).
+        self._rec.flush(timeout=COMMAND_FLUSH_TIMEOUT_S)
         try:
             return handler(self, args)
         except Exception as exc:  # a TUI must survive store failures and our bugs too
