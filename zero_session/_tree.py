@@ -56,14 +56,16 @@ class SessionNode:
     first_prompt: str | None
 
 
-_FORKS_SQL = f"{_sessions.SELECT_SESSION_SQL} WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
-_SUBTREE_SQL = f"""
-WITH RECURSIVE subtree(id) AS (
-    SELECT id FROM sessions WHERE ulid = ?
-    UNION
-    SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
+_FORKS_SQL = " WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
+_SUBTREE_SQL = """
+ WHERE s.id IN (
+    WITH RECURSIVE subtree(id) AS (
+        SELECT id FROM sessions WHERE ulid = ?
+        UNION
+        SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
+    )
+    SELECT id FROM subtree
 )
-{_sessions.SELECT_SESSION_SQL} JOIN subtree AS t ON t.id = s.id
 """
 _FIRST_PROMPT = f"""
 (SELECT substr(e.text, 1, {FIRST_PROMPT_CHARS}) FROM events AS e
@@ -131,7 +133,7 @@ def session_tree(
     with store._reading() as conn:
         if ulid is None:
             where = "" if include_archived else " WHERE s.archived_at_ms IS NULL"
-            rows = _sessions._fetch(conn, _sessions.SELECT_SESSION_SQL + where, ())
+            rows = _sessions._fetch(conn, where, ())
             prompts = _first_prompts(conn, where, ())
         else:
             _sessions.require_row(conn, ulid)
