@@ -37,9 +37,8 @@ def test_forks_is_one_index_lookup(store: Store) -> None:
 
     conn = store._conn
     assert conn is not None
-    plan = " ".join(
-        str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + _sessions.SELECT_SESSION_SQL + _tree._FORKS_SQL, (1,))
-    )
+    sql = "EXPLAIN QUERY PLAN " + _sessions.SELECT_SESSION_SQL + _tree._FORKS_SQL
+    plan = " ".join(str(row[-1]) for row in conn.execute(sql, (1,)))
     assert "USING INDEX sessions_by_parent" in plan, plan
     assert "SCAN s " not in plan + " ", plan
 
