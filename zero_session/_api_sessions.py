@@ -10,10 +10,10 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _events, _filters, _sessions
+from . import _events, _filters, _scopes, _sessions
 from ._liveness import current_writer
 from ._store_core import NOT_ARCHIVED_SQL, SessionRef, StoreCore, check_int, check_optional_text
-from .errors import InvalidInput, SessionBusy, SessionNotFound
+from .errors import InvalidInput, SessionActive, SessionBusy, SessionNotFound
 from .ids import new_ulid
 from .models import Resumed, Session, Status
 
@@ -43,15 +43,25 @@ class SessionMethods(StoreCore):
         cwd: str | os.PathLike[str] | None = None,
         meta: Mapping[str, Any] | None = None,
         ttl: timedelta | None = None,
+        exclusive: bool = False,
+        scope: str | None = None,
     ) -> Session:
         """Start a new session written by this process.
 
         ``cwd`` (default: the current directory) is stored with symlinks resolved;
         ``meta`` must be a JSON object; ``ttl`` makes it expire that long after its
-        start.  Raises InvalidInput, ReadOnlyStore.
+        start.  The session holds a *scope* while it is live: ``scope`` when given, else
+        its ``cwd``.  With ``exclusive=True`` the start is refused with SessionActive
+        (naming the live session) when a live session already holds that scope; an
+        ended session, or one whose process is gone, frees it.  The check and the start
+        are one transaction, so of racing processes exactly one wins.
+        Raises InvalidInput, ReadOnlyStore, SessionActive.
         """
         check_optional_text(cli_version, "cli_version")
         check_optional_text(engine_base_url, "engine_base_url")
+        if not isinstance(exclusive, bool):
+            raise TypeError(f"exclusive must be a bool, not {type(exclusive).__name__}")
+        scope = _scopes.check_scope(scope)
         meta_json = encode_meta(meta, self._max_event_bytes)
         directory = _sessions.canonical_cwd(cwd)
         ttl_ms = None
@@ -66,6 +76,10 @@ class SessionMethods(StoreCore):
         ulid = new_ulid()
         with self._writing() as conn:
             now = self._now()
+            if exclusive:
+                holder = _scopes.live_holder(conn, scope=scope, cwd=directory, now_ms=now)
+                if holder is not None:
+                    raise SessionActive(scope or directory, holder[1], holder[13], holder[12])
             expires = now + ttl_ms if ttl_ms is not None else None
             _sessions.insert_session(
                 conn,
@@ -79,6 +93,8 @@ class SessionMethods(StoreCore):
                 meta_json=meta_json,
                 expires_at_ms=expires,
             )
+            if scope is not None:
+                _scopes.record_scope(conn, ulid, scope, now)
             row = _sessions.require_row(conn, ulid)
         return _sessions.to_session(row, now)
 

@@ -31,7 +31,7 @@ from datetime import timedelta
 import apsw
 import attrs
 
-from . import _liveness, _search
+from . import _liveness, _scopes, _search
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .errors import HasForks, InvalidInput, SessionBusy, SessionNotFound
@@ -147,6 +147,7 @@ def purge(conn: apsw.Connection, doomed: Sequence[Facts]) -> tuple[int, int]:
             "DELETE FROM milestones WHERE value = ? AND key >= ? AND key < ?",
             (ulid, LABEL_PREFIX, _LABEL_UPPER),
         )
+        _scopes.forget_scope(conn, ulid)
         conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         conn.execute("DELETE FROM purging_sessions WHERE session_id = ?", (session_id,))
     return n_events, n_bytes
