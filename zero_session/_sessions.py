@@ -254,17 +254,16 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
     return session
 
 
-def _fetch(conn: apsw.Connection, tail_sql: str, params: Sequence[Any]) -> list[SessionRow]:
-    """Session rows of ``SELECT_SESSION_SQL`` followed by ``tail_sql`` (WHERE, ORDER BY)."""
-    rows = fetch_all(
-        conn, SELECT_SESSION_SQL + tail_sql, params, blob_sql=_SELECT_SESSION_BLOB_SQL + tail_sql
-    )
-    return list(map(SessionRow._make, rows))
+def _fetch(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[SessionRow]:
+    """Session rows of ``sql``, a query that starts with (or contains)
+    :data:`SELECT_SESSION_SQL`; its free text read again as BLOB if not valid UTF-8."""
+    blob_sql = sql.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
+    return list(map(SessionRow._make, fetch_all(conn, sql, params, blob_sql=blob_sql)))
 
 
 def row_by_ulid(conn: apsw.Connection, ulid: str) -> SessionRow | None:
     """The row of the session with this exact ulid, or None."""
-    rows = _fetch(conn, " WHERE s.ulid = ?", (ulid,))
+    rows = _fetch(conn, SELECT_SESSION_SQL + " WHERE s.ulid = ?", (ulid,))
     return rows[0] if rows else None
 
 
@@ -293,7 +292,7 @@ def find_row(conn: apsw.Connection, needle: str) -> SessionRow:
         if row is not None:
             return row
     if prefix is None or len(prefix) < MIN_PREFIX:
-        rows = _fetch(conn, _BY_LABEL_TAIL_SQL, (LABEL_PREFIX + stripped,))
+        rows = _fetch(conn, SELECT_SESSION_SQL + _BY_LABEL_TAIL_SQL, (LABEL_PREFIX + stripped,))
         if rows:
             return rows[0]
         detail = f"a prefix needs at least {MIN_PREFIX} characters" if prefix else ""
@@ -349,7 +348,7 @@ def list_rows(
         params += [before[0], before[0], before[1]]
     if not include_archived:
         where.append("s.archived_at_ms IS NULL")
-    sql = ""
+    sql = SELECT_SESSION_SQL
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY s.started_at_ms DESC, s.id DESC"
@@ -365,7 +364,7 @@ def latest_row(conn: apsw.Connection, cwd: str) -> SessionRow | None:
     while True:
         rows = _fetch(
             conn,
-            " WHERE s.cwd = ? AND s.archived_at_ms IS NULL "
+            SELECT_SESSION_SQL + " WHERE s.cwd = ? AND s.archived_at_ms IS NULL "
             "ORDER BY s.started_at_ms DESC, s.id DESC LIMIT 1",
             (path,),
         )
