@@ -255,8 +255,11 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
 
 
 def _fetch(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[SessionRow]:
-    """Session rows of ``sql``, a query that starts with (or contains)
-    :data:`SELECT_SESSION_SQL`; its free text read again as BLOB if not valid UTF-8."""
+    """Session rows of ``sql``: a query that contains :data:`SELECT_SESSION_SQL` (a CTE
+    may come before it, a JOIN after it), or only the tail (WHERE, ORDER BY) to put after
+    it.  Free text that is not valid UTF-8 is read again as BLOB and repaired."""
+    if SELECT_SESSION_SQL not in sql:
+        sql = SELECT_SESSION_SQL + sql
     blob_sql = sql.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
     return list(map(SessionRow._make, fetch_all(conn, sql, params, blob_sql=blob_sql)))
 
