@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import _sessions
-from ._sessions import SessionRow
 from ._sql import fetch_all
 from .models import Session
 
@@ -93,7 +92,7 @@ def _first_prompts(conn: apsw.Connection, where: str, params: Sequence[Any]) -> 
 
 
 def _arrange(
-    rows: list[SessionRow], prompts: dict[int, str], now_ms: int, root: str | None = None
+    rows: list[_sessions.SessionRow], prompts: dict[int, str], now_ms: int, root: str | None = None
 ) -> list[SessionNode]:
     """Rows as a depth-first forest: roots newest first, forks under their parent.
 
@@ -102,8 +101,8 @@ def _arrange(
     """
     newest_first = sorted(rows, key=lambda row: (row.started_at_ms, row.id), reverse=True)
     present = {row.ulid for row in rows}
-    children: dict[str, list[SessionRow]] = {}
-    roots: list[SessionRow] = []
+    children: dict[str, list[_sessions.SessionRow]] = {}
+    roots: list[_sessions.SessionRow] = []
     for row in newest_first:
         parent = row.parent_ulid
         if parent is not None and parent in present and row.ulid != root:
@@ -111,7 +110,7 @@ def _arrange(
         else:
             roots.append(row)
     nodes: list[SessionNode] = []
-    stack: list[tuple[SessionRow, int]] = [(row, 0) for row in reversed(roots)]
+    stack: list[tuple[_sessions.SessionRow, int]] = [(row, 0) for row in reversed(roots)]
     while stack:
         row, depth = stack.pop()
         session = _sessions.to_session(row, now_ms)
