@@ -33,6 +33,7 @@ from types import FrameType
 from typing import Protocol, TextIO
 
 from .. import __version__
+from .._visible import visible
 from ..errors import SessionNotFound, ZeroSessionError
 from ..models import Resumed, Status
 from ..store import Store
@@ -119,9 +120,12 @@ class _Printer:
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
-        self._colour = stream.isatty() and "NO_COLOR" not in os.environ
+        self._terminal = stream.isatty()
+        self._colour = self._terminal and "NO_COLOR" not in os.environ
 
     def line(self, text: str, kind: LineKind = LineKind.INFO) -> None:
+        if self._terminal:  # event text may hold escape sequences: show, never obey
+            text = visible(text)
         colour = _COLOURS.get(kind) if self._colour else None
         try:
             self._stream.write(f"{colour}{text}\x1b[0m\n" if colour else f"{text}\n")
