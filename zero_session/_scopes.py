@@ -26,6 +26,7 @@ SCOPE_PREFIX = "session.scope."
 _SCOPE_UPPER = SCOPE_PREFIX[:-1] + "/"  # the first key after every 'session.scope.*'
 MAX_SCOPE = 512
 
+# Tails of the session query (``_sessions._fetch`` puts its SELECT in front).
 _HOLDERS_OF_KEY_SQL = (
     " WHERE s.ended_at_ms IS NULL AND s.ulid IN "
     f"(SELECT substr(m.key, {len(SCOPE_PREFIX) + 1}) FROM milestones AS m "
