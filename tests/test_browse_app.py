@@ -7,18 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import Sample, drive, screen_text, wait_for
+from textual.pilot import Pilot
 
-pytest.importorskip("textual")  # the 'browse' extra; `make` installs it, so CI runs these
-
-from browsing import Sample, drive, screen_text, wait_for  # noqa: E402
-from textual.pilot import Pilot  # noqa: E402
-
-from zero_session import Store  # noqa: E402
-from zero_session.browse._app import BrowseApp  # noqa: E402
-from zero_session.browse._list_screen import ListScreen  # noqa: E402
-from zero_session.browse._session_list import SessionList  # noqa: E402
-from zero_session.browse._timeline_screen import TimelineScreen  # noqa: E402
-from zero_session.browse._timeline_view import CACHED_PAGES, TimelineView  # noqa: E402
+from zero_session import Store
+from zero_session.browse._app import BrowseApp
+from zero_session.browse._list_screen import ListScreen
+from zero_session.browse._session_list import SessionList
+from zero_session.browse._timeline_screen import TimelineScreen
+from zero_session.browse._timeline_view import CACHED_PAGES, TimelineView
 
 
 @pytest.fixture
