@@ -29,7 +29,9 @@ class ListScreen(SessionActions, Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Open"),
-        Binding("slash", "filter", "Filter"),
+        # Priority: handled before the keys typed after it are passed to the list, so
+        # "/parser" typed in one burst lands in the field (see check_action).
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("left,minus", "collapse", "Collapse", show=False),
         Binding("right,plus", "expand", "Expand", show=False),
         Binding("r", "reload", "Reload", show=False),
@@ -63,7 +65,7 @@ class ListScreen(SessionActions, Screen[None]):
             self.query_one("#filter", Input).value = needle
             self.query_one("#filter", Input).add_class("shown")
         self.reload()
-        self.session_list.focus()
+        self.set_focus(self.session_list)
 
     def reload(self) -> None:
         """Read the tree again (after an action, or on ``r``)."""
@@ -90,10 +92,15 @@ class ListScreen(SessionActions, Screen[None]):
         else:
             self.browse.open_timeline(node.session.ulid)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "/" is text while a field has the focus.
+        return not (action == "filter" and isinstance(self.focused, Input))
+
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
         field.add_class("shown")
-        field.focus()
+        # At once (focus() waits a turn): keys typed right after go to the field.
+        self.set_focus(field)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -104,7 +111,7 @@ class ListScreen(SessionActions, Screen[None]):
         if event.input.id == "filter":
             if not event.value.strip():
                 event.input.remove_class("shown")
-            self.session_list.focus()
+            self.set_focus(self.session_list)
 
     def action_back(self) -> None:
         field = self.query_one("#filter", Input)
@@ -113,7 +120,7 @@ class ListScreen(SessionActions, Screen[None]):
             field.remove_class("shown")
             self.session_list.set_filter("")
             self._update_title()
-            self.session_list.focus()
+            self.set_focus(self.session_list)
             return
         self.action_quit_app()
 

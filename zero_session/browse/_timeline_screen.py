@@ -43,8 +43,10 @@ class TimelineScreen(SessionActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("q", "quit_app", "Quit"),
-        Binding("colon", "ask('jump')", "Jump to seq"),
-        Binding("slash", "ask('search')", "Search"),
+        # Priority: handled before the keys typed after them reach the view (see
+        # check_action), so ":123" typed in one burst lands in the field.
+        Binding("colon", "ask('jump')", "Jump to seq", priority=True),
+        Binding("slash", "ask('search')", "Search", priority=True),
         Binding("n", "search_step(1)", "Next", show=False),
         Binding("N", "search_step(-1)", "Previous", show=False),
         Binding("f", "follow", "Follow"),
@@ -79,7 +81,7 @@ class TimelineScreen(SessionActions, Screen[None]):
 
     def on_mount(self) -> None:
         self.view.open_at_end()
-        self.view.focus()
+        self.set_focus(self.view)
         self._update_title()
 
     def _update_title(self) -> None:
@@ -106,12 +108,16 @@ class TimelineScreen(SessionActions, Screen[None]):
         field = self.query_one("#ask", Input)
         if field.has_class("shown"):
             field.remove_class("shown")
-            self.view.focus()
+            self.set_focus(self.view)
             return
         self.browse.close_timeline()
 
     def action_quit_app(self) -> None:
         self.browse.quit_without_choice()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # ":" and "/" are text while a field has the focus.
+        return not (action == "ask" and isinstance(self.focused, Input))
 
     def action_ask(self, what: str) -> None:
         self.asking = what
@@ -119,12 +125,13 @@ class TimelineScreen(SessionActions, Screen[None]):
         field.placeholder = "seq to jump to" if what == "jump" else "search (substring)"
         field.value = "" if what == "jump" else self.needle
         field.add_class("shown")
-        field.focus()
+        # At once (focus() waits a turn): keys typed right after go to the field.
+        self.set_focus(field)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         event.input.remove_class("shown")
-        self.view.focus()
+        self.set_focus(self.view)
         text = event.value.strip()
         if not text:
             return
