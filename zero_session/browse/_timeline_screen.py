@@ -16,7 +16,7 @@ from ..errors import ZeroSessionError
 from ..models import Event
 from ._rows import RowView
 from ._session_actions import SessionActions
-from ._text import harmless, local_time
+from ._text import harmless, local_time, short_ulid
 from ._timeline_view import TimelineView
 
 if TYPE_CHECKING:
@@ -93,7 +93,8 @@ class TimelineScreen(SessionActions, Screen[None]):
             f"{self.view.last_seq:,} events",
         ]
         if session.fork_seq:
-            parts.append(f"fork of {session.parent_ulid} at {session.fork_seq} (┆ inherited)")
+            parent = short_ulid(session.parent_ulid or "")
+            parts.append(f"fork of {parent} at {session.fork_seq} (┆ inherited)")
         if session.labels:
             parts.append(", ".join(session.labels))
         if self.following is not None:
