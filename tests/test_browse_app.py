@@ -51,6 +51,22 @@ def test_the_list_is_newest_first_with_forks_under_their_parent(sample: Sample) 
     assert seen[0] == [(0, sample.other), (0, sample.main), (1, sample.fork)]
 
 
+def test_the_first_screen_comes_first_and_the_rest_of_the_tree_after(
+    sample: Sample, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("zero_session.browse._list_screen.FIRST_ROOTS", 1)
+    seen: list[Any] = []
+
+    async def steps(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        seen.append(_rows(app))
+        seen.append("reading" in screen_text(app))
+
+    drive(sample.path, steps)
+    assert seen == [[(0, sample.other), (0, sample.main), (1, sample.fork)], False]
+
+
 def test_all_shows_archived_sessions(sample: Sample) -> None:
     seen: list[Any] = []
 

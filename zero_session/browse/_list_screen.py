@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from .._tree import SessionNode
+from ._keys import KeyLine
 from ._session_actions import SessionActions
 from ._session_list import HEADER, SessionList
 
 if TYPE_CHECKING:
     from ._app import BrowseApp
 
-__all__ = ["ListScreen"]
+__all__ = ["FIRST_ROOTS", "ListScreen"]
+
+FIRST_ROOTS = 100
+"""Roots (with their forks) read for the first screen; the rest follows in a worker."""
 
 
 class ListScreen(SessionActions, Screen[None]):
@@ -40,6 +46,8 @@ class ListScreen(SessionActions, Screen[None]):
         *SessionActions.ACTION_BINDINGS,
     ]
 
+    complete = True  # whether the list holds the whole tree
+
     @property
     def browse(self) -> BrowseApp:
         from ._app import BrowseApp
@@ -52,7 +60,7 @@ class ListScreen(SessionActions, Screen[None]):
         yield Static(HEADER, id="columns", markup=False)
         yield SessionList(id="sessions")
         yield Input(placeholder="filter: ulid prefix, label, cwd, first prompt", id="filter")
-        yield Footer()
+        yield KeyLine(self.BINDINGS)
 
     @property
     def session_list(self) -> SessionList:
@@ -68,8 +76,23 @@ class ListScreen(SessionActions, Screen[None]):
         self.set_focus(self.session_list)
 
     def reload(self) -> None:
-        """Read the tree again (after an action, or on ``r``)."""
-        nodes = self.browse.store.session_tree(include_archived=self.browse.include_archived)
+        """Read the tree again (after an action, or on ``r``): the newest roots at once,
+        for the first screen, then the whole tree in a worker thread."""
+        archived = self.browse.include_archived
+        nodes = self.browse.store.session_tree(include_archived=archived, limit=FIRST_ROOTS)
+        self.complete = sum(1 for node in nodes if node.depth == 0) < FIRST_ROOTS
+        self.session_list.load(nodes)
+        self._update_title()
+        if not self.complete:  # after the first frame is on the screen
+            self.call_after_refresh(self._read_whole_tree, archived)
+
+    @work(thread=True, exclusive=True, group="tree")
+    def _read_whole_tree(self, include_archived: bool) -> None:
+        nodes = self.browse.store.session_tree(include_archived=include_archived)
+        self.app.call_from_thread(self._whole_tree_read, nodes)
+
+    def _whole_tree_read(self, nodes: list[SessionNode]) -> None:
+        self.complete = True
         self.session_list.load(nodes)
         self._update_title()
 
@@ -77,6 +100,8 @@ class ListScreen(SessionActions, Screen[None]):
         shown, total = len(self.session_list.rows), len(self.session_list.nodes)
         mode = "pick a session" if self.browse.pick else "browse"
         counts = f"{total:,} sessions" if shown == total else f"{shown:,} of {total:,} sessions"
+        if not self.complete:
+            counts += " (reading the rest…)"
         self.query_one("#title", Static).update(
             f"zero-session {mode} · {self.browse.store_name} · {counts}"
         )

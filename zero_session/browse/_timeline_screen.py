@@ -10,10 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ..errors import ZeroSessionError
 from ..models import Event
+from ._keys import KeyLine
 from ._rows import RowView
 from ._session_actions import SessionActions
 from ._text import harmless, local_time, short_ulid
@@ -60,6 +61,7 @@ class TimelineScreen(SessionActions, Screen[None]):
         self.following: Timer | None = None
         self.needle = ""
         self.asking = ""
+        self.changed = False  # an action changed the store: the list reads it again
 
     @property
     def browse(self) -> BrowseApp:
@@ -69,28 +71,32 @@ class TimelineScreen(SessionActions, Screen[None]):
         return self.app
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="title", markup=False)
-        yield TimelineView(self.browse.store, self.ulid, id="timeline")
+        # Read before the first layout, so the first frame is the final one.
+        view = TimelineView(self.browse.store, self.ulid, id="timeline")
+        view.open_at_end()
+        yield Static(self._title_text(view.last_seq), id="title", markup=False)
+        yield view
         yield Static("", id="detail", markup=False)
         yield Input(id="ask")
-        yield Footer()
+        yield KeyLine(self.BINDINGS)
 
     @property
     def view(self) -> TimelineView:
         return self.query_one(TimelineView)
 
     def on_mount(self) -> None:
-        self.view.open_at_end()
         self.set_focus(self.view)
-        self._update_title()
 
     def _update_title(self) -> None:
+        self.query_one("#title", Static).update(self._title_text(self.view.last_seq))
+
+    def _title_text(self, last_seq: int) -> str:
         session = self.browse.store.get(self.ulid)
         parts = [
             f"{session.ulid}",
             local_time(session.started_at_ms),
             session.status.value,
-            f"{self.view.last_seq:,} events",
+            f"{last_seq:,} events",
         ]
         if session.fork_seq:
             parent = short_ulid(session.parent_ulid or "")
@@ -101,7 +107,7 @@ class TimelineScreen(SessionActions, Screen[None]):
             parts.append("following")
         if self.needle:
             parts.append(f"/{self.needle}")
-        self.query_one("#title", Static).update(harmless(" · ".join(parts)))
+        return harmless(" · ".join(parts))
 
     # ---------------------------------------------------------------------- keys
 
@@ -111,7 +117,7 @@ class TimelineScreen(SessionActions, Screen[None]):
             field.remove_class("shown")
             self.set_focus(self.view)
             return
-        self.browse.close_timeline()
+        self.browse.close_timeline(changed=self.changed)
 
     def action_quit_app(self) -> None:
         self.browse.quit_without_choice()
@@ -240,7 +246,8 @@ class TimelineScreen(SessionActions, Screen[None]):
         return (self.ulid, self.view.cursor + 1 if self.view.last_seq else 0)
 
     def after_action(self) -> None:
+        self.changed = True
         self._update_title()
 
     def after_deleted(self) -> None:
-        self.browse.close_timeline()
+        self.browse.close_timeline(changed=True)
