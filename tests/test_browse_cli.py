@@ -136,7 +136,20 @@ def test_browse_in_tmux_filters_opens_goes_back_and_quits(
         f"{_script()} --db {shlex.quote(str(sample.path))} browse; echo $? > {status}; sleep 60"
     )
     env_args = [a for k in ("PYTHONPATH", "TZ") for a in ("-e", f"{k}={term_env[k]}")]
-    tmux("new-session", "-d", "-s", "browse", "-x", "120", "-y", "30", *env_args, command)
+    tmux(
+        "new-session",
+        "-d",
+        "-s",
+        "browse",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        "-c",
+        str(tmp_path),
+        *env_args,
+        command,
+    )
     _wait_pane(tmux, "3 sessions")
     tmux("send-keys", "-t", "browse", "/", "parser", "Enter")
     pane = _wait_pane(tmux, "1 of 3 sessions")
