@@ -106,3 +106,27 @@ def test_nodes_carry_counts_and_labels(store: Store) -> None:
     (node,) = store.session_tree()
     assert node.session.n_events == 2 and node.session.labels == ("kept",)
     assert node.depth == 0
+
+
+def test_a_limited_tree_is_the_first_roots_of_the_whole_one(
+    open_store: Callable[..., Store],
+) -> None:
+    store = _store(open_store)
+    old = store.start()
+    orphan_parent = store.start()
+    orphan = store.fork(orphan_parent, at_seq=0)
+    store.end(orphan_parent)
+    store.archive(orphan_parent)
+    newest = store.start()
+    fork = store.fork(newest, at_seq=0)
+    store.fork(fork, at_seq=0)
+    store.fork(old, at_seq=0)
+    whole = _shape(store.session_tree())
+    for limit in (1, 2, 3, 10):
+        limited = _shape(store.session_tree(limit=limit))
+        roots = [u for d, u in whole if d == 0][:limit]
+        assert [u for d, u in limited if d == 0] == roots
+        assert limited == whole[: len(limited)]
+    assert [u for d, u in whole if d == 0] == [newest.ulid, orphan.ulid, old.ulid]
+    with_archived = _shape(store.session_tree(limit=2, include_archived=True))
+    assert with_archived == _shape(store.session_tree(include_archived=True))[: len(with_archived)]
