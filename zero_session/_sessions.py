@@ -14,7 +14,7 @@ from typing import Any
 
 import apsw
 
-from . import _liveness
+from . import _liveness, _origins
 from ._sql import Row, fetch_all
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
 from .ids import is_ulid, normalise_prefix
@@ -48,7 +48,8 @@ _COLUMNS = """
     (SELECT group_concat(substr(m.key, 15), char(31))
        FROM milestones AS m
       WHERE m.value = s.ulid
-        AND m.key >= 'session.label.' AND m.key < 'session.label/') AS labels
+        AND m.key >= 'session.label.' AND m.key < 'session.label/') AS labels,
+    s.origin_store_id, s.origin_labels
 """
 _FROM = "FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id"
 SELECT_SESSION = f"SELECT {_COLUMNS} {_FROM}"
@@ -118,6 +119,8 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
         expires_at_ms=row[16],
         writer_pid=row[13],
         writer_host=row[12],
+        origin=row[18],
+        origin_labels=_origins.decode_labels(row[19]) if row[19] else (),
     )
 
 
@@ -291,9 +294,16 @@ def claim_for_writing(conn: apsw.Connection, session_id: int, updates: dict[str,
 
 
 def end_session(conn: apsw.Connection, ulid: str, now_ms: int) -> bool:
-    """Record the end (keeping an earlier end time); False when no such session."""
-    conn.execute(
-        "UPDATE sessions SET ended_at_ms = coalesce(ended_at_ms, ?) WHERE ulid = ?",
-        (now_ms, ulid),
-    )
+    """Record the end (keeping an earlier end time); False when no such session.
+
+    Raises ForeignSession for a session pulled from another store.
+    """
+    try:
+        conn.execute(
+            "UPDATE sessions SET ended_at_ms = coalesce(ended_at_ms, ?) WHERE ulid = ?",
+            (now_ms, ulid),
+        )
+    except apsw.ConstraintError:
+        _origins.refuse_foreign(conn, ulid)  # the file refuses to end a pulled session
+        raise
     return bool(conn.changes())
