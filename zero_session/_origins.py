@@ -43,7 +43,7 @@ __all__ = [
     "store_id",
 ]
 
-STORE_ID_KEY = "store.id"
+STORE_ID_KEY = "zero_session.store_id"  # the same milestone zero_session.sync keeps
 """The milestone holding this store's id: a ULID made once, kept with the file."""
 
 PulledEvent = tuple[int, int, str, str, str | None]
