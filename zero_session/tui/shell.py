@@ -120,9 +120,23 @@ class _Printer:
             self.line(line.text, line.kind)
 
 
-def _open_recorder(store: Store | None, cwd: str | None, warn: Callable[[str], None]) -> Recorder:
-    """Resume the newest session of ``cwd`` unless another live process writes it."""
+def _open_recorder(
+    store: Store | None, cwd: str | None, warn: Callable[[str], None], resume: str | None = None
+) -> Recorder:
+    """Resume ``resume`` (pulled from the sync server when it is not here and a server is
+    configured), else the newest session of ``cwd`` unless another live process writes it."""
     version = f"zero-session-shell/{__version__}"
+    if store is not None and resume is not None:
+        from .pulling import find_or_pull
+
+        return Recorder(
+            store,
+            cli_version=version,
+            cwd=cwd,
+            resume=find_or_pull(store, resume),
+            on_warning=warn,
+            owns_store=True,
+        )
     if store is not None:
         latest = store.latest(cwd)
         if latest is not None and latest.status is not Status.LIVE:
@@ -154,6 +168,7 @@ def _greet(rec: Recorder, out: _Printer) -> None:
 
 _SHELL_HELP = (
     ("/follow [<ulid|prefix|label>]", "show events as any process appends them; Ctrl-C stops"),
+    ("/pull <ulid|prefix|label>", "bring a session from the sync server to read or resume"),
     ("/quit", "end the session and leave (or Ctrl-D)"),
 )
 
@@ -187,6 +202,11 @@ def _handle(line: str, rec: Recorder, commands: SessionCommands, out: _Printer) 
         if name == "/follow":
             _follow(args, rec, out)
             return
+        if name == "/pull":
+            from .pulling import pull_lines
+
+            out.lines(pull_lines(rec.store, args))
+            return
         out.lines(commands.dispatch(line))
         if name == "/help":
             width = max(len(usage) for usage, _ in _SHELL_HELP)
@@ -206,17 +226,19 @@ def run_shell(
     cwd: str | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    resume: str | None = None,
 ) -> int:
     """Run the interactive shell until end of input; the exit status (1: store unusable).
 
     ``db`` defaults to the default store path (``$ZERO_SESSION_DB``...); ``no_persist``
-    records into memory only; ``cwd`` is the directory whose latest session is resumed.
+    records into memory only; ``cwd`` is the directory whose latest session is resumed,
+    unless ``resume`` names a session (pulled from the sync server when it is not here).
     """
     source, sink = stdin or sys.stdin, stdout or sys.stdout
     out = _Printer(sink)
     try:
         store = None if no_persist else Store.open(db)
-        rec = _open_recorder(store, cwd, lambda note: out.line(f"! {note}", LineKind.WARN))
+        rec = _open_recorder(store, cwd, lambda note: out.line(f"! {note}", LineKind.WARN), resume)
     except ZeroSessionError as exc:
         out.line(f"zero-session shell: {exc}", LineKind.ERROR)
         return 1
@@ -224,7 +246,7 @@ def run_shell(
     history = None if no_persist else Path(rec.store.path).parent / HISTORY_FILE
     with rec:
         _greet(rec, out)
-        reader = _reader(source, sink, history, [*commands.names, "/follow", "/quit"])
+        reader = _reader(source, sink, history, [*commands.names, "/follow", "/pull", "/quit"])
         while True:
             try:
                 line = reader.read().strip()
