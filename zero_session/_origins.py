@@ -18,7 +18,7 @@ transaction, so a pull that fails anywhere leaves the file exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import apsw
 import attrs
@@ -225,25 +225,25 @@ def _check_shape(pulled: PulledSession) -> None:
         raise InvalidInput(f"{name}: meta is not JSON ({exc})") from exc
     if not all(isinstance(label, str) for label in pulled.origin_labels):
         raise InvalidInput(f"{name}: origin labels must be str")
-    kinds: set[str] = set()
-    expected = None
-    for event in pulled.events:
-        if len(event) != 5:
-            raise InvalidInput(f"{name}: an event must be (seq, at_ms, kind, text, data_json)")
-        seq, at_ms, kind, text, data = event
-        if expected is not None and seq != expected:
-            raise InvalidInput(f"{name}: events not gapless (seq {seq} after {expected - 1})")
-        if isinstance(seq, bool) or not isinstance(seq, int):
-            raise InvalidInput(f"{name}: seq must be an int, got {seq!r}")
-        expected = seq + 1
-        if isinstance(at_ms, bool) or not isinstance(at_ms, int):
-            raise InvalidInput(f"{name}: event {seq}: at_ms must be an int")
-        if kind not in kinds:
-            if not isinstance(kind, str) or not KIND_PATTERN.fullmatch(kind):
-                raise InvalidInput(f"{name}: event {seq}: invalid kind {kind!r}")
-            kinds.add(kind)
-        if not isinstance(text, str) or not (data is None or isinstance(data, str)):
-            raise InvalidInput(f"{name}: event {seq}: text and data must be str")
+    events = pulled.events
+    if not events:
+        return
+    # Per event only what Python must see (a row SQLite could not bind); types and JSON
+    # are checked by SQLite after the insert (_check_rows), seqs by count and range: the
+    # first continues the local copy, the primary key refuses a repeat and the file's
+    # trigger a seq past the new last seq, so n rows from first..first+n-1 are gapless.
+    first, last = events[0][0], events[-1][0]
+    if isinstance(first, bool) or not isinstance(first, int) or not isinstance(last, int):
+        raise InvalidInput(f"{name}: seqs must be ints")
+    if last - first + 1 != len(events):
+        raise InvalidInput(
+            f"{name}: events not gapless ({len(events)} events from seq {first} to {last})"
+        )
+    if any(len(event) != 5 for event in events):
+        raise InvalidInput(f"{name}: an event must be (seq, at_ms, kind, text, data_json)")
+    for kind in {event[2] for event in events}:
+        if not isinstance(kind, str) or not KIND_PATTERN.fullmatch(kind):
+            raise InvalidInput(f"{name}: invalid kind {kind!r}")
 
 
 def _apply_one(conn: apsw.Connection, pulled: PulledSession) -> None:
@@ -312,23 +312,32 @@ def _apply_one(conn: apsw.Connection, pulled: PulledSession) -> None:
         (new_last, events[-1][1] if events else None, pulled.ended_at_ms, labels, session_id),
     )
     if events:
-        conn.executemany(_INSERT_EVENT, _rows(session_id, events))
-        _check_data(conn, name, session_id, last_seq)
+        # The session's id is an int read from the file, written into the statement so
+        # that apsw binds each event tuple as it comes, with no per-row Python.
+        insert = _INSERT_EVENT.replace("VALUES (?,", f"VALUES ({int(session_id)},", 1)
+        try:
+            conn.executemany(insert, events)
+        except (apsw.ConstraintError, apsw.BindingsError, TypeError) as exc:
+            raise InvalidInput(f"{name}: events refused by the file ({exc})") from exc
+        _check_rows(conn, name, session_id, last_seq)
     conn.execute("DELETE FROM pulling_sessions WHERE session_id = ?", (session_id,))
 
 
-def _rows(session_id: int, events: Sequence[PulledEvent]) -> Any:
-    for seq, at_ms, kind, text, data in events:
-        yield (session_id, seq, at_ms, kind, text, data)
+_BAD_ROW_SQL = (
+    "SELECT seq, typeof(at_ms), typeof(text), typeof(data) FROM events "
+    "WHERE session_id = ? AND seq > ? AND (typeof(at_ms) != 'integer' "
+    "OR typeof(text) != 'text' OR (data IS NOT NULL AND (typeof(data) != 'text' "
+    "OR NOT json_valid(data)))) LIMIT 1"
+)
 
 
-def _check_data(conn: apsw.Connection, name: str, session_id: int, after_seq: int) -> None:
-    """Refuse event data that is not JSON, checked by SQLite in one pass over the new rows."""
-    bad = fetch_all(
-        conn,
-        "SELECT seq FROM events WHERE session_id = ? AND seq > ? AND data IS NOT NULL "
-        "AND NOT json_valid(data) LIMIT 1",
-        (session_id, after_seq),
-    )
+def _check_rows(conn: apsw.Connection, name: str, session_id: int, after_seq: int) -> None:
+    """Refuse new events whose time is not an integer, whose text is not text or whose
+    data is not JSON text: checked by SQLite in one pass over the rows just inserted."""
+    bad = conn.execute(_BAD_ROW_SQL, (session_id, after_seq)).fetchall()
     if bad:
-        raise InvalidInput(f"{name}: event {bad[0][0]}: data is not JSON")
+        seq, at_type, text_type, data_type = bad[0]
+        raise InvalidInput(
+            f"{name}: event {seq}: at_ms must be an int, text a str and data JSON text "
+            f"(got {at_type}, {text_type}, {data_type})"
+        )
