@@ -29,6 +29,9 @@ __all__ = [
 
 MAX_LABEL = 64
 MAX_KEY = 512
+# Keys the library keeps for itself: the store's identity (``zero_session.store_id``)
+# and the sync cursors (``zero_session.sync.*``), written only by ``zero_session.sync``.
+INTERNAL_PREFIX = "zero_session."
 
 
 def check_label(name: object) -> str:
@@ -45,7 +48,8 @@ def check_label(name: object) -> str:
 
 
 def check_key(key: object, *, allow_reserved: bool = False) -> str:
-    """A milestone key: 1-512 characters; ``session.label.*`` only through labels."""
+    """A milestone key: 1-512 characters; ``session.label.*`` only through labels, and
+    ``zero_session.*`` (the store's identity, the sync cursors) never through the API."""
     if not isinstance(key, str):
         raise TypeError(f"milestone key must be a str, not {type(key).__name__}")
     if not 1 <= len(key) <= MAX_KEY:
@@ -53,6 +57,10 @@ def check_key(key: object, *, allow_reserved: bool = False) -> str:
     if not allow_reserved and key.startswith(LABEL_PREFIX):
         raise InvalidInput(
             f"milestone key {key!r} is reserved for labels; use Store.label()/unlabel()"
+        )
+    if not allow_reserved and key.startswith(INTERNAL_PREFIX):
+        raise InvalidInput(
+            f"milestone key {key!r} is reserved for zero_session itself (store identity, sync)"
         )
     return key
 
