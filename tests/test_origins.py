@@ -28,8 +28,16 @@ from zero_session import (
     Status,
     Store,
 )
-from zero_session._origins import PulledSession, apply_pulled, store_id
+from zero_session._origins import PulledSession, apply_pulled
+from zero_session._sync_source import store_id as made_store_id
 from zero_session.models import Session
+
+
+def store_id(store: Store) -> str:
+    """The store's id, made on first use as push and pull make it."""
+    found = made_store_id(store, create=True)
+    assert found is not None
+    return found
 
 
 def pulled(source: Store, session: Session | str, *, after_seq: int | None = None) -> PulledSession:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import apsw
 import attrs
 
+from . import _milestones
 from ._sql import Row, fetch_all
 from .errors import ForeignSession, InvalidInput
 from .ids import is_ulid, new_ulid
@@ -40,34 +41,13 @@ __all__ = [
     "decode_labels",
     "origin_of",
     "refuse_foreign",
-    "store_id",
 ]
 
-STORE_ID_KEY = "zero_session.store_id"  # the same milestone zero_session.sync keeps
-"""The milestone holding this store's id: a ULID made once, kept with the file."""
+STORE_ID_KEY = _milestones.INTERNAL_PREFIX + "store_id"
+"""The milestone holding this store's id (made by ``_sync_source.store_id``)."""
 
 PulledEvent = tuple[int, int, str, str, str | None]
 """One pulled event: ``(seq, at_ms, kind, text, data_json)``, data as its exact JSON text."""
-
-
-def store_id(store: StoreCore) -> str:
-    """This store's id (a ULID), made and kept in the file on first use.
-
-    A copied file or a restored backup keeps the id: it is the same store.  Raises
-    ReadOnlyStore when a read-only store has no id yet.
-    """
-    with store._reading() as conn:
-        found = _read_store_id(conn)
-    if found is not None:
-        return found
-    with store._writing() as conn:
-        conn.execute(
-            "INSERT OR IGNORE INTO milestones (key, value, at_ms) VALUES (?, ?, ?)",
-            (STORE_ID_KEY, new_ulid(), store._now()),
-        )
-        made = _read_store_id(conn)
-    assert made is not None  # inserted just now, or by another process before us
-    return made
 
 
 def _read_store_id(conn: apsw.Connection) -> str | None:

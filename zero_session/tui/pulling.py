@@ -31,7 +31,7 @@ def find_or_pull(store: Store, ref: str) -> str:
     except SessionNotFound:
         if not server_configured():
             raise
-    from ..sync.pull import pull
+    from ..sync import pull
 
     return pull(store, ref).ulid
 
@@ -42,7 +42,7 @@ def pull_lines(store: Store, args: list[str]) -> list[OutputLine]:
         return [OutputLine(LineKind.ERROR, "usage: /pull <ulid|prefix|label>")]
     if not server_configured():
         return [OutputLine(LineKind.ERROR, "no sync server configured (set $ZERO_SESSION_PG)")]
-    from ..sync.pull import pull
+    from ..sync import pull
 
     try:
         session = pull(store, args[0])
