@@ -107,7 +107,7 @@ class PgServer:
                     "\nlisten_addresses = '127.0.0.1'\n"
                     f"port = {self.port}\n"
                     f"unix_socket_directories = '{self.root}'\n"
-                    "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                    "fsync = off\nfull_page_writes = off\n"
                     "max_connections = 200\n"
                 )
         self._run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start")
@@ -129,7 +129,8 @@ class PgServer:
     def dsn(self, dbname: str = "postgres", *, user: str = SUPERUSER, **extra: Any) -> str:
         """A connection string for ``dbname`` (the superuser's password unless given)."""
         extra.setdefault("password", self.password if user == SUPERUSER else None)
-        return dsn(host="127.0.0.1", port=self.port, dbname=dbname, user=user, **extra)
+        extra.setdefault("port", self.port)
+        return dsn(host="127.0.0.1", dbname=dbname, user=user, **extra)
 
     def execute(self, sql: str, params: Any = None, *, dbname: str = "postgres") -> list[Any]:
         """Run ``sql`` as the superuser (autocommit); the rows it returned, if any."""

@@ -264,3 +264,39 @@ def test_two_stores_on_one_server(
     assert pg_server.execute("SELECT count(*) FROM zero_session.stores", dbname=db) == [(2,)]
     labels = pg_server.execute("SELECT count(*) FROM zero_session.labels", dbname=db)
     assert labels == [(2,)]  # one name, two stores: two rows
+
+
+def test_a_server_restored_from_an_older_backup_is_filled_again(
+    store: Store, pg_server: Any, pg_dsn: str
+) -> None:
+    """The server lost the end of a session (restored from a backup) after this file
+    pushed it: the next push of that session sends again from where the server stands."""
+    root = store.start()
+    store.append_many(root.ulid, [("prompt", f"p{i}") for i in range(10)])
+    sync.push(store, pg_dsn)
+    db = dbname_of(pg_dsn)
+    pg_server.execute(
+        "ALTER TABLE zero_session.events DISABLE TRIGGER events_refuse_update_delete;"
+        "DELETE FROM zero_session.events WHERE seq > 4;"
+        "ALTER TABLE zero_session.events ENABLE TRIGGER events_refuse_update_delete;"
+        "UPDATE zero_session.sessions SET last_seq = 4",
+        dbname=db,
+    )
+    store.append(root.ulid, "prompt", "p10")
+    report = sync.push(store, pg_dsn)
+    assert (report.events, report.diverged) == (7, ())
+    assert server_rows(pg_server, pg_dsn, root.ulid) == local_rows(store, root.ulid)
+
+
+def test_events_are_append_only_on_the_server(store: Store, pg_server: Any, pg_dsn: str) -> None:
+    import psycopg
+
+    store.append(store.start().ulid, "prompt", "kept")
+    sync.push(store, pg_dsn)
+    for statement in (
+        "UPDATE zero_session.events SET text = 'changed'",
+        "DELETE FROM zero_session.events",
+        "TRUNCATE zero_session.events",
+    ):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            pg_server.execute(statement, dbname=dbname_of(pg_dsn))

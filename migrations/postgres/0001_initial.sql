@@ -4,7 +4,15 @@
 -- Times are integer epoch milliseconds (*_ms) as in the file; the views show ISO-8601 UTC.
 -- The whole layout is described in docs/postgres.md.
 
-CREATE SCHEMA IF NOT EXISTS zero_session;
+-- The schema may exist already, made by a superuser for its owner role (see
+-- `zero-session sync init --print-sql`); that owner need not be allowed to create one.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'zero_session') THEN
+        CREATE SCHEMA zero_session;
+    END IF;
+END
+$$;
 
 CREATE TABLE zero_session.schema_migrations (
     version    integer     PRIMARY KEY,

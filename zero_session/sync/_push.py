@@ -277,6 +277,10 @@ class Pusher:
         for ulid in foreign:
             diverged.append(Divergence(ulid, 0, "the session belongs to another store"))
         pending[:] = [p for p in pending if p.session.ulid not in foreign]
+        for p in pending:
+            # A server restored from an older backup holds less than this file pushed:
+            # send again from where the server stands.
+            p.pushed_seq = max(p.session.fork_seq, min(p.pushed_seq, owners[p.session.ulid][1]))
         # Sessions with nothing left to send are done: their cursor moves now.
         done = {
             p.session.ulid: f"{p.session.last_seq} {p.fp}"
