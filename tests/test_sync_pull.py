@@ -310,3 +310,95 @@ def test_pull_documents_are_json(stores: Callable[[str], Store], pg_dsn: str) ->
     only_a = sync.list_sessions(pg_dsn, store=store_id(a), limit=None)
     assert len(only_a) == 3 and all(s.origin == store_id(a) for s in only_a)
     assert json.loads(json.dumps([s.ulid for s in only_a]))
+
+
+# ------------------------------------------------------------------ CLI and shell
+
+
+def _cli(db: Path, pg_dsn: str, *args: str, input: str | None = None) -> Any:
+    from clirunner import cli_env, run
+
+    return run(db, *args, input=input, env=cli_env(db, ZERO_SESSION_PG=pg_dsn))
+
+
+def _no_password(pg_server: Any, *results: Any) -> None:
+    for result in results:
+        assert pg_server.password not in result.out + result.err
+
+
+def test_cli_sync_pull_and_list(
+    stores: Callable[[str], Store], pg_server: Any, pg_dsn: str, tmp_path: Path
+) -> None:
+    from clirunner import assert_user_error
+
+    a = stores("a")
+    _, child, grandchild = tree(a)
+    sync.push(a, pg_dsn)
+    db = tmp_path / "new" / "b.db"
+    db.parent.mkdir()
+    pulled = _cli(db, pg_dsn, "sync", "pull", "pre-cpi", "--json")
+    assert pulled.code == 0, pulled
+    doc = pulled.json()
+    assert doc["ulid"] == grandchild.ulid and doc["origin"] == store_id(a)
+    assert doc["origin_labels"] == ["pre-cpi"] and doc["last_seq"] == grandchild.last_seq
+    again = _cli(db, pg_dsn, "sync", "pull", grandchild.ulid[:12])
+    assert again.code == 0 and f"pulled {grandchild.ulid} (pre-cpi) of store" in again.out
+    assert "zero-session shell --resume" in again.err
+    with Store.open(db, readonly=True) as b:
+        assert list(b.replay(grandchild.ulid)) == list(a.replay(grandchild.ulid))
+    shown = _cli(db, pg_dsn, "list")
+    assert shown.code == 0 and "ORIGIN" in shown.out and store_id(a) in shown.out
+
+    listed = _cli(db, pg_dsn, "sync", "list", "--json", "--limit", "2")
+    assert [d["ulid"] for d in listed.json()] == [grandchild.ulid, child.ulid]
+    assert all(d["origin"] == store_id(a) for d in listed.json())
+    table = _cli(db, pg_dsn, "sync", "list", "--store", store_id(a).lower())
+    assert table.code == 0 and grandchild.ulid in table.out and "pre-cpi" in table.out
+    none = _cli(db, pg_dsn, "sync", "list", "--store", "0" * 26, "--json")
+    assert none.code == 0 and none.json() == []
+    bad_store = _cli(db, pg_dsn, "sync", "list", "--store", "nope")
+    assert bad_store.code == 2
+
+    missing = _cli(db, pg_dsn, "sync", "pull", "no-such-session")
+    assert_user_error(missing, "no-such-session")
+    ambiguous_prefix = _cli(db, pg_dsn, "sync", "pull", "0" * 26)
+    assert_user_error(ambiguous_prefix)
+    _no_password(pg_server, pulled, again, shown, listed, table, missing, ambiguous_prefix)
+
+
+def test_cli_sync_pull_when_the_server_is_down_is_one_line(
+    stores: Callable[[str], Store], pg_server: Any, tmp_path: Path
+) -> None:
+    from clirunner import assert_user_error
+    from pg_server import free_port
+
+    dsn = pg_server.dsn("postgres").replace(f"port={pg_server.port}", f"port={free_port()}")
+    result = _cli(tmp_path / "b.db", dsn, "sync", "pull", "anything")
+    assert_user_error(result, "cannot connect")
+    _no_password(pg_server, result)
+
+
+def test_shell_resume_pulls_and_slash_pull(
+    stores: Callable[[str], Store], pg_server: Any, pg_dsn: str, tmp_path: Path
+) -> None:
+    a = stores("a")
+    _, _, grandchild = tree(a)
+    other = a.start()
+    a.append(other, "prompt", "another one")
+    sync.push(a, pg_dsn)
+    db = tmp_path / "b.db"
+    shell = _cli(
+        db, pg_dsn, "shell", "--resume", "pre-cpi", input=f"typed on B\n/pull {other.ulid}\n"
+    )
+    assert shell.code == 0, shell
+    assert "belongs to store" in shell.out
+    assert f"pulled {other.ulid}" in shell.out
+    _no_password(pg_server, shell)
+    with Store.open(db, readonly=True) as b:
+        forks = [s for s in b.list_sessions(None) if s.parent_ulid == grandchild.ulid]
+        assert len(forks) == 1 and forks[0].origin is None
+        timeline = list(b.replay(forks[0].ulid))
+        assert timeline[: grandchild.last_seq] == list(a.replay(grandchild.ulid))
+        assert timeline[grandchild.last_seq].text == "typed on B"
+        assert b.get(other.ulid).origin == store_id(a)
+        assert b.get(grandchild.ulid).last_seq == grandchild.last_seq  # never written

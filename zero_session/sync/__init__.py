@@ -23,18 +23,19 @@ from typing import TYPE_CHECKING
 
 from ..errors import SyncError
 from ._errors import ServerSchemaTooNew
+from ._listing import ServerSession
 from ._reports import Divergence, PushReport, SyncStatus
 
 if TYPE_CHECKING:
     from ..models import Session
     from ..store import Store
-    from ._listing import ServerSession
 
 __all__ = [
     "DEFAULT_IO_TIMEOUT_S",
     "Divergence",
     "PushReport",
     "ServerSchemaTooNew",
+    "ServerSession",
     "SyncStatus",
     "init",
     "list_sessions",
