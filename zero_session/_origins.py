@@ -24,12 +24,13 @@ import apsw
 import attrs
 
 from . import _milestones
-from ._sql import Row, fetch_all
+from ._sql import fetch_all
 from .errors import ForeignSession, InvalidInput
 from .ids import is_ulid, new_ulid
 from .models import KIND_PATTERN
 
 if TYPE_CHECKING:
+    from ._sessions import SessionRow
     from ._store_core import StoreCore
     from .models import Session
 
@@ -86,7 +87,7 @@ def refuse_foreign(conn: apsw.Connection, ulid: str) -> None:
         raise ForeignSession(ulid, origin)
 
 
-def fork_to_continue(conn: apsw.Connection, row: Row, now_ms: int) -> tuple[Row, str]:
+def fork_to_continue(conn: apsw.Connection, row: SessionRow, now_ms: int) -> tuple[SessionRow, str]:
     """A new local fork of the pulled session ``row`` at its last seq, written by this
     process: how ``resume`` continues a session this store may not append to.  Returns
     the fork's row and the warning that says so."""
@@ -96,16 +97,19 @@ def fork_to_continue(conn: apsw.Connection, row: Row, now_ms: int) -> tuple[Row,
     insert_session(
         conn,
         ulid=child,
-        parent_id=row[0],
-        fork_seq=row[6],
+        parent_id=row.id,
+        fork_seq=row.last_seq,
         started_at_ms=now_ms,
-        cli_version=row[8],
-        engine_base_url=row[9],
-        cwd=row[10],
-        meta_json=row[11],
+        cli_version=row.cli_version,
+        engine_base_url=row.engine_base_url,
+        cwd=row.cwd,
+        meta_json=row.meta,
         expires_at_ms=None,
     )
-    note = f"session {row[1]} belongs to store {row[18]}; continuing it in a new local fork {child}"
+    note = (
+        f"session {row.ulid} belongs to store {row.origin_store_id}; continuing it in a "
+        f"new local fork {child}"
+    )
     return require_row(conn, child), note
 
 

@@ -19,6 +19,7 @@ import click
 from ..errors import ZeroSessionError
 from ..store import DEFAULT_BUSY_TIMEOUT_MS
 from . import _cmd_events, _cmd_lifecycle, _cmd_search, _cmd_sessions, _cmd_store
+from ._cmd_browse import browse_command
 from ._cmd_demo import demo_command
 from ._cmd_shell import shell_command
 from ._cmd_sync import sync_group
@@ -65,6 +66,7 @@ for _command in (
     *_cmd_store.COMMANDS,
     demo_command,
     shell_command,
+    browse_command,
     sync_group,
 ):
     cli.add_command(_command)

@@ -1,0 +1,145 @@
+"""The fork tree: a session's direct forks, and sessions arranged as a tree of forks.
+
+A fork stores its parent's id (``sessions.parent_id``, indexed by
+``sessions_by_parent``), so "the forks of X" is one index lookup and a subtree is one
+recursive query down that index.  The whole forest (every session, for a browser's list)
+is one read of the sessions table arranged in Python: roots newest first, each followed
+by its forks, depth first, newest first at every level.  Each node carries the text of
+the session's first prompt, read for all nodes in one batched query that looks only at
+the first :data:`FIRST_PROMPT_WINDOW` own events of each session (a session that starts
+with a million system events does not cost a million rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from . import _sessions
+from ._sql import fetch_all
+from .models import Session
+
+if TYPE_CHECKING:
+    import apsw
+
+    from ._store_core import StoreCore
+
+__all__ = [
+    "FIRST_PROMPT_CHARS",
+    "FIRST_PROMPT_WINDOW",
+    "SessionNode",
+    "fork_sessions",
+    "session_tree",
+]
+
+FIRST_PROMPT_WINDOW = 64
+"""How many of a session's own first events are looked at for its first prompt."""
+
+FIRST_PROMPT_CHARS = 200
+"""The first prompt is cut to this many characters."""
+
+
+@attrs.frozen(slots=True)
+class SessionNode:
+    """One session in a tree of forks.
+
+    ``depth`` is 0 for a root of the tree (a session without a parent, or whose parent
+    is not part of the tree read, e.g. archived and hidden); ``first_prompt`` is the text
+    of the session's own first ``prompt`` event (cut to :data:`FIRST_PROMPT_CHARS`), or
+    None when its first :data:`FIRST_PROMPT_WINDOW` events hold none.
+    """
+
+    session: Session
+    depth: int
+    first_prompt: str | None
+
+
+_FORKS_SQL = f"{_sessions.SELECT_SESSION} WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
+_SUBTREE_SQL = f"""
+WITH RECURSIVE subtree(id) AS (
+    SELECT id FROM sessions WHERE ulid = ?
+    UNION
+    SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
+)
+{_sessions.SELECT_SESSION} JOIN subtree AS t ON t.id = s.id
+"""
+_FIRST_PROMPT = f"""
+(SELECT substr(e.text, 1, {FIRST_PROMPT_CHARS}) FROM events AS e
+  WHERE e.session_id = s.id AND e.seq > s.fork_seq
+    AND e.seq <= s.fork_seq + {FIRST_PROMPT_WINDOW} AND e.kind = 'prompt'
+  ORDER BY e.seq LIMIT 1)
+"""
+_PROMPTS_SQL = f"SELECT s.id, {_FIRST_PROMPT} FROM sessions AS s"
+_PROMPTS_BLOB_SQL = f"SELECT s.id, CAST({_FIRST_PROMPT} AS BLOB) FROM sessions AS s"
+
+
+def fork_sessions(store: StoreCore, ulid: str) -> list[Session]:
+    """The direct forks of the session, oldest first.  Raises SessionNotFound."""
+    with store._reading() as conn:
+        parent = _sessions.require_row(conn, ulid)
+        rows = _sessions._fetch(conn, _FORKS_SQL, (parent[0],))
+    now = store._now()
+    return [_sessions.to_session(row, now) for row in rows]
+
+
+def _first_prompts(conn: apsw.Connection, where: str, params: Sequence[Any]) -> dict[int, str]:
+    """``{session id: first prompt}`` of the sessions ``where`` selects, in one query."""
+    sql, blob_sql = _PROMPTS_SQL + where, _PROMPTS_BLOB_SQL + where
+    rows = fetch_all(conn, sql, params, blob_sql=blob_sql)
+    return {session_id: text for session_id, text in rows if text is not None}
+
+
+def _arrange(
+    rows: list[Any], prompts: dict[int, str], now_ms: int, root: str | None = None
+) -> list[SessionNode]:
+    """Rows as a depth-first forest: roots newest first, forks under their parent.
+
+    ``root`` is a root whatever its parent; a session in a parent loop (only in a
+    tampered file) reaches no root and is left out.
+    """
+    newest_first = sorted(rows, key=lambda row: (row[4], row[0]), reverse=True)
+    present = {row[1] for row in rows}
+    children: dict[str, list[Any]] = {}
+    roots: list[Any] = []
+    for row in newest_first:
+        parent = row[2]
+        if parent is not None and parent in present and row[1] != root:
+            children.setdefault(parent, []).append(row)
+        else:
+            roots.append(row)
+    nodes: list[SessionNode] = []
+    stack: list[tuple[Any, int]] = [(row, 0) for row in reversed(roots)]
+    while stack:
+        row, depth = stack.pop()
+        session = _sessions.to_session(row, now_ms)
+        nodes.append(SessionNode(session, depth, prompts.get(row[0])))
+        stack += [(child, depth + 1) for child in reversed(children.get(row[1], ()))]
+    return nodes
+
+
+def session_tree(
+    store: StoreCore, ulid: str | None, *, include_archived: bool
+) -> list[SessionNode]:
+    """The subtree under ``ulid`` (itself first), or every session for None, depth first.
+
+    Archived sessions are left out unless ``include_archived`` (the root asked for is
+    always kept); a session whose parent is left out becomes a root.  Raises
+    SessionNotFound.
+    """
+    with store._reading() as conn:
+        if ulid is None:
+            where = "" if include_archived else " WHERE s.archived_at_ms IS NULL"
+            rows = _sessions._fetch(conn, _sessions.SELECT_SESSION + where, ())
+            prompts = _first_prompts(conn, where, ())
+        else:
+            _sessions.require_row(conn, ulid)
+            rows = _sessions._fetch(conn, _SUBTREE_SQL, (ulid,))
+            if not include_archived:
+                rows = [row for row in rows if row[1] == ulid or row[15] is None]
+            ids = "[" + ",".join(str(row[0]) for row in rows) + "]"
+            prompts = _first_prompts(
+                conn, " WHERE s.id IN (SELECT value FROM json_each(?))", (ids,)
+            )
+    return _arrange(rows, prompts, store._now(), ulid)
