@@ -56,14 +56,14 @@ class SessionNode:
     first_prompt: str | None
 
 
-_FORKS_SQL = f"{_sessions.SELECT_SESSION} WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
+_FORKS_SQL = f"{_sessions.SELECT_SESSION_SQL} WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
 _SUBTREE_SQL = f"""
 WITH RECURSIVE subtree(id) AS (
     SELECT id FROM sessions WHERE ulid = ?
     UNION
     SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
 )
-{_sessions.SELECT_SESSION} JOIN subtree AS t ON t.id = s.id
+{_sessions.SELECT_SESSION_SQL} JOIN subtree AS t ON t.id = s.id
 """
 _FIRST_PROMPT = f"""
 (SELECT substr(e.text, 1, {FIRST_PROMPT_CHARS}) FROM events AS e
@@ -79,7 +79,7 @@ def fork_sessions(store: StoreCore, ulid: str) -> list[Session]:
     """The direct forks of the session, oldest first.  Raises SessionNotFound."""
     with store._reading() as conn:
         parent = _sessions.require_row(conn, ulid)
-        rows = _sessions._fetch(conn, _FORKS_SQL, (parent[0],))
+        rows = _sessions._fetch(conn, _FORKS_SQL, (parent.id,))
     now = store._now()
     return [_sessions.to_session(row, now) for row in rows]
 
@@ -92,30 +92,30 @@ def _first_prompts(conn: apsw.Connection, where: str, params: Sequence[Any]) -> 
 
 
 def _arrange(
-    rows: list[Any], prompts: dict[int, str], now_ms: int, root: str | None = None
+    rows: list[_sessions.SessionRow], prompts: dict[int, str], now_ms: int, root: str | None = None
 ) -> list[SessionNode]:
     """Rows as a depth-first forest: roots newest first, forks under their parent.
 
     ``root`` is a root whatever its parent; a session in a parent loop (only in a
     tampered file) reaches no root and is left out.
     """
-    newest_first = sorted(rows, key=lambda row: (row[4], row[0]), reverse=True)
-    present = {row[1] for row in rows}
-    children: dict[str, list[Any]] = {}
-    roots: list[Any] = []
+    newest_first = sorted(rows, key=lambda row: (row.started_at_ms, row.id), reverse=True)
+    present = {row.ulid for row in rows}
+    children: dict[str, list[_sessions.SessionRow]] = {}
+    roots: list[_sessions.SessionRow] = []
     for row in newest_first:
-        parent = row[2]
-        if parent is not None and parent in present and row[1] != root:
+        parent = row.parent_ulid
+        if parent is not None and parent in present and row.ulid != root:
             children.setdefault(parent, []).append(row)
         else:
             roots.append(row)
     nodes: list[SessionNode] = []
-    stack: list[tuple[Any, int]] = [(row, 0) for row in reversed(roots)]
+    stack: list[tuple[_sessions.SessionRow, int]] = [(row, 0) for row in reversed(roots)]
     while stack:
         row, depth = stack.pop()
         session = _sessions.to_session(row, now_ms)
-        nodes.append(SessionNode(session, depth, prompts.get(row[0])))
-        stack += [(child, depth + 1) for child in reversed(children.get(row[1], ()))]
+        nodes.append(SessionNode(session, depth, prompts.get(row.id)))
+        stack += [(child, depth + 1) for child in reversed(children.get(row.ulid, ()))]
     return nodes
 
 
@@ -131,14 +131,14 @@ def session_tree(
     with store._reading() as conn:
         if ulid is None:
             where = "" if include_archived else " WHERE s.archived_at_ms IS NULL"
-            rows = _sessions._fetch(conn, _sessions.SELECT_SESSION + where, ())
+            rows = _sessions._fetch(conn, _sessions.SELECT_SESSION_SQL + where, ())
             prompts = _first_prompts(conn, where, ())
         else:
             _sessions.require_row(conn, ulid)
             rows = _sessions._fetch(conn, _SUBTREE_SQL, (ulid,))
             if not include_archived:
-                rows = [row for row in rows if row[1] == ulid or row[15] is None]
-            ids = "[" + ",".join(str(row[0]) for row in rows) + "]"
+                rows = [row for row in rows if row.ulid == ulid or row.archived_at_ms is None]
+            ids = "[" + ",".join(str(row.id) for row in rows) + "]"
             prompts = _first_prompts(
                 conn, " WHERE s.id IN (SELECT value FROM json_each(?))", (ids,)
             )
