@@ -8,6 +8,7 @@ server killed mid-pull, a frozen link) leave B's file as it was.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import threading
 import time
@@ -402,3 +403,44 @@ def test_shell_resume_pulls_and_slash_pull(
         assert timeline[grandchild.last_seq].text == "typed on B"
         assert b.get(other.ulid).origin == store_id(a)
         assert b.get(grandchild.ulid).last_seq == grandchild.last_seq  # never written
+
+
+def test_shell_in_a_terminal_resumes_a_session_from_the_server(
+    stores: Callable[[str], Store], pg_server: Any, pg_dsn: str, tmp_path: Path
+) -> None:
+    import pexpect
+    from clirunner import SCRIPT, cli_env
+
+    a = stores("a")
+    _, _, grandchild = tree(a)
+    other = a.start()
+    sync.push(a, pg_dsn)
+    db = tmp_path / "b.db"
+    env = cli_env(db, ZERO_SESSION_PG=pg_dsn, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
+    child = pexpect.spawn(
+        str(SCRIPT),
+        ["shell", "--resume", grandchild.ulid[:10]],
+        env=env,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 200),
+    )
+    seen = io.StringIO()
+    child.logfile_read = seen
+    try:
+        child.expect("belongs to store")
+        child.expect("zs>")
+        child.sendline(f"/pull {other.ulid}")
+        child.expect(f"pulled {other.ulid}")
+        child.expect("zs>")
+        child.sendline("/quit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    assert "pulled" in seen.getvalue() and pg_server.password not in seen.getvalue()
+    with Store.open(db, readonly=True) as b:
+        assert b.get(other.ulid).origin == store_id(a)
+        forks = [s for s in b.list_sessions(None) if s.parent_ulid == grandchild.ulid]
+        assert len(forks) == 1 and forks[0].ended_at_ms is not None
