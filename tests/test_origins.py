@@ -102,6 +102,7 @@ def test_pulled_tree_replays_exactly_and_keeps_its_origin(stores: tuple[Store, S
     got = apply_pulled(b, [pulled(a, s) for s in (root, child, grandchild)])
     assert [s.ulid for s in got] == [root.ulid, child.ulid, grandchild.ulid]
     assert list(b.replay(grandchild.ulid)) == list(a.replay(grandchild.ulid))
+    assert b.check().ok
     mine = b.get(grandchild.ulid)
     assert mine.origin == store_id(a) != store_id(b)
     assert mine.origin_labels == ("pre-cpi",)

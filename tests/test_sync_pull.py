@@ -117,6 +117,14 @@ def test_pulled_session_is_read_only_and_resume_forks_and_pushes_back(
     _, _, grandchild = tree(a)
     sync.push(a, pg_dsn)
     sync.pull(b, grandchild.ulid, pg_dsn)
+    assert b.check().ok
+    # Nothing of B's own yet: nothing pending, and a push sends nothing back as B's.
+    assert (sync.status(b, pg_dsn).pending_sessions, sync.status(b, pg_dsn).pending_events) == (
+        0,
+        0,
+    )
+    nothing = sync.push(b, pg_dsn)
+    assert (nothing.sessions, nothing.events, nothing.diverged) == (0, 0, ())
     before = snapshot(tmp_path / "b.db")
     with pytest.raises(ForeignSession) as refused:
         b.append(grandchild.ulid, "prompt", "mine?")
