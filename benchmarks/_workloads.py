@@ -552,6 +552,58 @@ def cli_list(cfg: Config, files: ListFile) -> list[Result]:
     )
 
 
+_RAW_REPLAY_SCRIPT = """
+import os, sys, apsw
+conn = apsw.Connection(os.environ["ZERO_SESSION_DB"], flags=apsw.SQLITE_OPEN_READWRITE)
+write = sys.stdout.write
+for seq, at_ms, kind, text, data in conn.execute({sql!r}, ({ulid!r},)):
+    write(f"{{seq:>6}}  {{at_ms}}  {{kind:<11}}  {{text}}  {{data or ''}}\\n")
+"""
+
+
+def cli_replay(cfg: Config, files: ReplayFiles) -> list[Result]:
+    """``zero-session replay`` of the long session as a whole process: piped, piped with
+    ``--json``, and coloured on a pseudo-terminal; next to an apsw script printing the
+    same rows (one SELECT, no colours, no JSON)."""
+    env = dict(os.environ, ZERO_SESSION_DB=str(files.path), NO_COLOR="1")
+    terminal_env = dict(env, COLUMNS="120", LINES="40", TERM="xterm-256color")
+    terminal_env.pop("NO_COLOR")
+    script = str(Path(sys.executable).parent / "zero-session")
+    raw_script = _RAW_REPLAY_SCRIPT.format(sql=_raw.ONE_SELECT_ROOT, ulid=files.flat)
+    piped = {
+        ZS: [script, "replay", files.flat],
+        "json": [script, "replay", files.flat, "--json"],
+        RAW: [sys.executable, "-c", raw_script],
+    }
+    compile_package()
+    best = {name: float("inf") for name in [*piped, "terminal"]}
+    for _ in range(max(3, cfg.subprocess_runs // 2)):
+        for name, command in piped.items():
+            start = time.perf_counter()
+            subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+            best[name] = min(best[name], time.perf_counter() - start)
+        best["terminal"] = min(best["terminal"], _run_on_terminal(piped[ZS], terminal_env))
+    n = cfg.replay_events
+    results = _results(f"zero-session replay {n:,} (piped)", {ZS: best[ZS], RAW: best[RAW]})
+    results.append(
+        Result(
+            f"zero-session replay {n:,} (terminal)",
+            ZS,
+            best["terminal"],
+            extra={"over_piped": best["terminal"] / best[ZS]},
+        )
+    )
+    results.append(
+        Result(
+            f"zero-session replay {n:,} --json (piped)",
+            ZS,
+            best["json"],
+            extra={"over_plain": best["json"] / best[ZS]},
+        )
+    )
+    return results
+
+
 def agents_api(cfg: Config, work: Path, durability: str) -> list[Result]:
     """The OpenAI Agents SDK's ``SQLiteSession`` against zero_session's adapter of the
     same async ``Session`` API: both pay the same event loop and thread-pool hops."""

@@ -134,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             if "reads" not in sections:
                 list_file = w.build_list_file(cfg, work)
             results += _step("zero-session list", lambda: w.cli_list(cfg, list_file))
+            if "reads" not in sections:
+                replay_files = w.build_replay_file(cfg, work)
+            results += _step("zero-session replay", lambda: w.cli_replay(cfg, replay_files))
         if "threads" in sections:
             threads = _step("group commit", lambda: w.group_commit(cfg, work))
         if "concurrent" in sections:
@@ -157,6 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         print(_report.results_table(results, peer_names))
     for name, why in missing.items():
         print(f"  {name}: {why}")
+    for r in results:
+        if "over_piped" in r.extra:
+            print(f"  {r.workload}: {r.extra['over_piped']:.2f}x the piped time (target <= 2)")
+        if "over_plain" in r.extra:
+            print(f"  {r.workload}: {r.extra['over_plain']:.2f}x the plain time (target <= 1.3)")
     if agents:
         print("\nsame API: the OpenAI Agents SDK Session protocol, SQLiteSession vs our adapter")
         print(_report.results_table(agents, ["openai-agents"]))
