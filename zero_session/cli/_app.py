@@ -55,6 +55,7 @@ LAZY_COMMANDS = {
     "demo": "_cmd_demo:demo_command",
     "shell": "_cmd_shell:shell_command",
     "browse": "_cmd_browse:browse_command",
+    "sync": "_cmd_sync:sync_group",
 }
 
 
@@ -105,7 +106,12 @@ def cli(ctx: click.Context, db: Path | None, json_output: bool, busy_timeout_ms:
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: {' '.join(message.split())}\n")
+    line = " ".join(message.split())
+    if sys.stderr.isatty():  # the message may quote what was typed or stored
+        from .._visible import visible
+
+        line = visible(line)
+    sys.stderr.write(f"{PROG}: {line}\n")
     return 1
 
 
