@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import apsw
 
-from . import _schema
+from . import _fork_safety, _schema
 from ._busy import wait_when_busy
 from ._files import create_private_file, immutable_uri, not_utf8
 from ._group_commit import GroupCommit
@@ -179,7 +179,9 @@ class StoreCore:
         max_event_bytes: int,
     ) -> None:
         self._conn: apsw.Connection | None = conn
-        self._lock = threading.Lock()
+        # Reentrant only so that a fork from code running under it does not wait for
+        # itself (see _fork_safety); the store never takes it twice itself.
+        self._lock = threading.RLock()
         self._group_commit: GroupCommit | None = None  # made by the first append
         self._pid = os.getpid()
         self._path = path
@@ -190,6 +192,7 @@ class StoreCore:
         # An up-to-date file is opened without loading its schema; the pragmas that
         # need it are set on first use (see _connection).
         self._pending_setup: tuple[str, int] | None = None
+        _fork_safety.track(self)
 
     # ------------------------------------------------------------------ opening
 
@@ -378,6 +381,7 @@ class StoreCore:
             # mutex, copied while held; touch neither.
             self._conn = None
             return
+        _fork_safety.forget(self)
         with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:
