@@ -89,7 +89,11 @@ def _quiet_stdout() -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); the exit status."""
     try:
-        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+        # make_context + invoke rather than cli.main: main turns a closed pipe into
+        # exit 1, where `zero-session replay X | head -1` is a success.
+        args = list(argv) if argv is not None else sys.argv[1:]
+        with cli.make_context(PROG, args) as ctx:
+            result = cli.invoke(ctx)
         sys.stdout.flush()
     except click.exceptions.Exit as exc:
         return exc.exit_code
