@@ -57,6 +57,27 @@ def cli(ctx: click.Context, db: Path | None, json_output: bool, busy_timeout_ms:
     ctx.obj = State(db=db, json_output=json_output, busy_timeout_ms=busy_timeout_ms)
 
 
+def _db_after_the_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_object(State).db = value  # type: ignore[union-attr]
+
+
+def _accept_db_after(command: click.Command) -> click.Command:
+    """``zero-session list --db x.db`` as well as ``zero-session --db x.db list``."""
+    if any("--db" in getattr(param, "opts", ()) for param in command.params):
+        return command  # it has its own
+    command.params.append(
+        click.Option(
+            ["--db"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            expose_value=False,
+            callback=_db_after_the_command,
+            help="The database file (also accepted before the command).",
+        )
+    )
+    return command
+
+
 for _command in (
     *_cmd_sessions.COMMANDS,
     *_cmd_events.COMMANDS,
@@ -67,7 +88,7 @@ for _command in (
     shell_command,
     browse_command,
 ):
-    cli.add_command(_command)
+    cli.add_command(_accept_db_after(_command))
 
 
 def _fail(message: str) -> int:
