@@ -28,6 +28,7 @@ recorder started, forked or resumed, as the design's exit rule asks.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -290,7 +291,7 @@ class Recorder:
             if self._pending_open is not None:
                 return
         with self._state:
-            batch = [self._queue[i] for i in range(min(BATCH_SIZE, len(self._queue)))]
+            batch = list(itertools.islice(self._queue, BATCH_SIZE))
             self._busy = bool(batch)
         try:
             if batch:
