@@ -8,7 +8,10 @@ SQLite's default ``synchronous``, ours at ``durability="full"``):
 
 * ``add_items([1])``: N calls of one item each, how the Runner writes a turn;
   seconds per call.
-* ``add_items([N])``: one call of N items; seconds per call.
+* ``add_items([N])``: calls of N items each; seconds per call.
+
+Both write to one session each (on its own file, opened and given its first item
+before timing) that grows round by round, as a conversation does.
 * ``get_items()`` of N items by a new session object, so ours reads and folds the
   whole log instead of answering from the fold it caches; seconds per call.
 * ``get_items()`` again on the same object (ours: only what was appended since).
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import sqlite3
 import sys
 import tempfile
@@ -38,6 +42,7 @@ from zero_session.adapters.openai_agents import SQLiteSession
 SDK = "openai-agents SQLiteSession"
 OURS = "zero_session drop-in"
 KINDS: dict[str, type[Any]] = {OURS: SQLiteSession, SDK: SDKSession}
+RUN_CALLS = 100
 
 
 def _item(n: int) -> dict[str, Any]:
@@ -80,38 +85,34 @@ class Sides:
         self.loop.close()
 
 
-def _started(sides: Sides, rounds: int) -> dict[str, list[Any]]:
-    """For each side, one session a round on its own new file, already holding one item
-    (made before timing: opening a file and its first write are not what is measured)."""
-    pool: dict[str, list[Any]] = {}
-    for name, kind in KINDS.items():
-        pool[name] = [sides.new(kind) for _ in range(rounds)]
-        for session in pool[name]:
-            sides.run(session.add_items([_item(-1)]))
-    return pool
+def _started(sides: Sides) -> dict[str, Any]:
+    """For each side, a session on its own new file, already holding one item (opening a
+    file and its first write are not what is measured).  Rounds go on writing to it, as
+    a program's turns go on writing to its conversation."""
+    started = {name: sides.new(kind) for name, kind in KINDS.items()}
+    for session in started.values():
+        sides.run(session.add_items([_item(-1)]))
+    return started
 
 
 def _per_call(sides: Sides, n: int, rounds: int) -> dict[str, float]:
-    """Best seconds per ``add_items([one item])`` over ``n`` calls."""
-    items = [[_item(i)] for i in range(n)]
-    pool = _started(sides, rounds)
+    """Best seconds per ``add_items([one item])``: ``n`` calls a side in each of
+    ``rounds`` series, every series cut in runs of ``RUN_CALLS`` calls that alternate
+    between the sides, the best run kept (on a loaded machine a short run is less likely
+    to be hit by another process than a long one)."""
+    started = _started(sides)
 
     def op_for(name: str) -> Callable[[], object]:
-        def op() -> object:
-            session = pool[name].pop()
-            for one in items:
-                sides.run(session.add_items(one))
-            return None
+        numbers = itertools.count()
+        return lambda: sides.run(started[name].add_items([_item(next(numbers))]))
 
-        return op
-
-    best = compare({name: op_for(name) for name in KINDS}, rounds=rounds, number=1)
-    return {name: seconds / n for name, seconds in best.items()}
+    ops = {name: op_for(name) for name in KINDS}
+    return compare(ops, rounds=max(1, rounds * n // RUN_CALLS), number=RUN_CALLS)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--items", type=int, default=1000)
     args = parser.parse_args(argv)
     n = args.items
@@ -138,12 +139,14 @@ def _measure(sides: Sides, n: int, rounds: int) -> list[tuple[str, dict[str, flo
     results = [(f"add_items([1]) x {n:,}, per call", _per_call(sides, n, rounds))]
 
     batch = [_item(i) for i in range(n)]
-    pool = _started(sides, rounds)
+    started = _started(sides)
 
     def batch_op(name: str) -> Callable[[], object]:
-        return lambda: sides.run(pool[name].pop().add_items(batch))
+        return lambda: sides.run(started[name].add_items(batch))
 
-    best = compare({name: batch_op(name) for name in KINDS}, rounds=rounds, number=1)
+    # Many rounds of one call: a single call is short, so the best of many finds a quiet
+    # moment on a loaded machine.
+    best = compare({name: batch_op(name) for name in KINDS}, rounds=4 * rounds, number=1)
     results.append((f"add_items([{n:,}]), per call", best))
 
     # get_items(): both files filled once with the same N items.
