@@ -22,6 +22,7 @@ from . import _cmd_events, _cmd_lifecycle, _cmd_search, _cmd_sessions, _cmd_stor
 from ._cmd_browse import browse_command
 from ._cmd_demo import demo_command
 from ._cmd_shell import shell_command
+from ._cmd_sync import sync_group
 from ._state import State, UserError
 
 __all__ = ["cli", "run"]
@@ -66,12 +67,18 @@ for _command in (
     demo_command,
     shell_command,
     browse_command,
+    sync_group,
 ):
     cli.add_command(_command)
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: {' '.join(message.split())}\n")
+    line = " ".join(message.split())
+    if sys.stderr.isatty():  # the message may quote what was typed or stored
+        from .._visible import visible
+
+        line = visible(line)
+    sys.stderr.write(f"{PROG}: {line}\n")
     return 1
 
 
