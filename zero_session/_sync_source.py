@@ -81,7 +81,10 @@ _SESSIONS_SQL = (
     "SELECT s.id, s.ulid, p.ulid, s.fork_seq, s.started_at_ms, s.ended_at_ms, s.last_seq, "
     "s.last_event_at_ms, s.cli_version, s.engine_base_url, s.cwd, s.meta, "
     "s.archived_at_ms, s.expires_at_ms "
-    "FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id ORDER BY s.id"
+    "FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id "
+    # Sessions pulled from other stores are theirs to push, never this store's: a local
+    # fork of one is pushed with its parent link (the parent is on the server already).
+    "WHERE s.origin_store_id IS NULL ORDER BY s.id"
 )
 _SESSIONS_BLOB_SQL = _SESSIONS_SQL.replace(
     "s.cli_version, s.engine_base_url, s.cwd, s.meta",
@@ -114,7 +117,8 @@ def store_id(store: StoreCore, *, create: bool) -> str | None:
 
 
 def snapshot(store: StoreCore) -> LocalSnapshot:
-    """Every session row and every milestone, from one read transaction."""
+    """Every session row this store owns (not the ones pulled from other stores) and
+    every milestone, from one read transaction."""
     with store._reading() as conn:
         conn.execute("BEGIN")
         try:

@@ -19,6 +19,7 @@ import click
 from ..errors import ZeroSessionError
 from ..store import DEFAULT_BUSY_TIMEOUT_MS
 from . import _cmd_events, _cmd_lifecycle, _cmd_search, _cmd_sessions, _cmd_store
+from ._cmd_browse import browse_command
 from ._cmd_demo import demo_command
 from ._cmd_shell import shell_command
 from ._cmd_sync import sync_group
@@ -65,13 +66,19 @@ for _command in (
     *_cmd_store.COMMANDS,
     demo_command,
     shell_command,
+    browse_command,
     sync_group,
 ):
     cli.add_command(_command)
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: {' '.join(message.split())}\n")
+    line = " ".join(message.split())
+    if sys.stderr.isatty():  # the message may quote what was typed or stored
+        from .._visible import visible
+
+        line = visible(line)
+    sys.stderr.write(f"{PROG}: {line}\n")
     return 1
 
 

@@ -256,4 +256,10 @@ def watch_command(
         out.note("watch stopped")
 
 
+# sync pull and sync list live in their own module, which uses the options above.
+from ._cmd_sync_pull import list_command, pull_command  # noqa: E402
+
+sync_group.add_command(pull_command)
+sync_group.add_command(list_command)
+
 COMMANDS = (sync_group,)  # registered in _app as sync_group

@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING
 
 from ..errors import SyncError
 from ._errors import ServerSchemaTooNew
+from ._listing import ServerSession
 from ._reports import Divergence, PushReport, SyncStatus
 
 if TYPE_CHECKING:
+    from ..models import Session
     from ..store import Store
 
 __all__ = [
@@ -33,8 +35,11 @@ __all__ = [
     "Divergence",
     "PushReport",
     "ServerSchemaTooNew",
+    "ServerSession",
     "SyncStatus",
     "init",
+    "list_sessions",
+    "pull",
     "push",
     "status",
     "watch",
@@ -147,6 +152,58 @@ def watch(
         stop=stop or threading.Event(),
         on_push=on_push,
         on_error=on_error,
+        io_timeout_s=io_timeout_s,
+        connect_timeout_s=connect_timeout_s,
+    )
+
+
+def pull(
+    store: Store,
+    ref: str,
+    dsn: str | None = None,
+    *,
+    io_timeout_s: float = DEFAULT_IO_TIMEOUT_S,
+    connect_timeout_s: float | None = None,
+) -> Session:
+    """Bring the session ``ref`` names on the server (a ulid, a label, a unique ulid
+    prefix of 6+ characters, in that order), with the fork ancestors its timeline needs,
+    into ``store``; the pulled session as stored there.
+
+    All or nothing, in one local transaction; pulling again brings only what is new and
+    refreshes its end and labels.  The pulled session belongs to its origin store:
+    appending to it raises ForeignSession, ``store.resume`` continues it in a local fork.
+    Raises SessionNotFound, AmbiguousSession (a label two stores use, or a prefix of
+    several: each candidate with its origin), SyncError, ServerSchemaTooNew,
+    ReadOnlyStore.
+    """
+    _require_psycopg()
+    from ._pull import pull as pull_session
+
+    return pull_session(
+        store, ref, dsn, io_timeout_s=io_timeout_s, connect_timeout_s=connect_timeout_s
+    )
+
+
+def list_sessions(
+    dsn: str | None = None,
+    *,
+    store: str | None = None,
+    limit: int | None = 20,
+    io_timeout_s: float = DEFAULT_IO_TIMEOUT_S,
+    connect_timeout_s: float | None = None,
+) -> list[ServerSession]:
+    """The server's sessions newest first (of one origin ``store`` id, or of all), at
+    most ``limit``; each with its origin and that store's labels.  Never writes.
+
+    Raises InvalidInput, SyncError, ServerSchemaTooNew.
+    """
+    _require_psycopg()
+    from ._listing import list_sessions as server_sessions
+
+    return server_sessions(
+        dsn,
+        store=store,
+        limit=limit,
         io_timeout_s=io_timeout_s,
         connect_timeout_s=connect_timeout_s,
     )
