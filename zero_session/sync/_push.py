@@ -304,6 +304,11 @@ class Pusher:
             # Its row is on the server with this metadata unless the cursor says otherwise.
             known = mark is not None and mark.endswith(f" {fp}")
             pending.append(_Pending(session, pushed, fp, known))
+        # Sessions deleted locally stay on the server; only their cursors go.
+        local = {session.ulid for session in snap.sessions}
+        source.drop_cursors(
+            store, server, [n for n in cursors if n != _MILESTONES_CURSOR and n not in local]
+        )
         milestones_fp = _milestones_fingerprint(snap.milestones)
         counts = {"events": 0, "milestones": 0}
         touched: set[str] = set()
