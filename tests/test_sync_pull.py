@@ -193,6 +193,9 @@ def test_a_label_of_two_stores_is_ambiguous_and_unknown_refs_are_not_found(
     stores: Callable[[str], Store], pg_dsn: str
 ) -> None:
     a, b, c = stores("a"), stores("b"), stores("c")
+    with pytest.raises(SessionNotFound, match="nothing was ever pushed"):
+        sync.pull(c, "anything", pg_dsn)  # an empty server: no schema made by a pull
+    assert server_rows(pg_dsn, "SELECT to_regnamespace('zero_session')") == [(None,)]
     mine_a, mine_b = a.start(), b.start()
     a.label(mine_a, "shared")
     b.label(mine_b, "shared")
