@@ -33,13 +33,12 @@ def test_forks_are_the_direct_children_oldest_first(open_store: Callable[..., St
 
 
 def test_forks_is_one_index_lookup(store: Store) -> None:
-    from zero_session import _tree
+    from zero_session import _sessions, _tree
 
     conn = store._conn
     assert conn is not None
-    plan = " ".join(
-        str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + _tree._FORKS_SQL, (1,))
-    )
+    sql = "EXPLAIN QUERY PLAN " + _sessions.SELECT_SESSION_SQL + _tree._FORKS_SQL
+    plan = " ".join(str(row[-1]) for row in conn.execute(sql, (1,)))
     assert "USING INDEX sessions_by_parent" in plan, plan
     assert "SCAN s " not in plan + " ", plan
 
@@ -107,3 +106,27 @@ def test_nodes_carry_counts_and_labels(store: Store) -> None:
     (node,) = store.session_tree()
     assert node.session.n_events == 2 and node.session.labels == ("kept",)
     assert node.depth == 0
+
+
+def test_a_limited_tree_is_the_first_roots_of_the_whole_one(
+    open_store: Callable[..., Store],
+) -> None:
+    store = _store(open_store)
+    old = store.start()
+    orphan_parent = store.start()
+    orphan = store.fork(orphan_parent, at_seq=0)
+    store.end(orphan_parent)
+    store.archive(orphan_parent)
+    newest = store.start()
+    fork = store.fork(newest, at_seq=0)
+    store.fork(fork, at_seq=0)
+    store.fork(old, at_seq=0)
+    whole = _shape(store.session_tree())
+    for limit in (1, 2, 3, 10):
+        limited = _shape(store.session_tree(limit=limit))
+        roots = [u for d, u in whole if d == 0][:limit]
+        assert [u for d, u in limited if d == 0] == roots
+        assert limited == whole[: len(limited)]
+    assert [u for d, u in whole if d == 0] == [newest.ulid, orphan.ulid, old.ulid]
+    with_archived = _shape(store.session_tree(limit=2, include_archived=True))
+    assert with_archived == _shape(store.session_tree(include_archived=True))[: len(with_archived)]

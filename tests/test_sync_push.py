@@ -32,7 +32,7 @@ def local_rows(store: Store, ulid: str) -> list[tuple[Any, ...]]:
     with store._reading() as conn:
         session_id = conn.execute("SELECT id FROM sessions WHERE ulid = ?", (ulid,)).fetchall()
     rows = source.event_rows(store, session_id[0][0], session.fork_seq, 10**9)
-    return [(r.seq, r.at_ms, r.kind, r.text, r.data) for r in rows]
+    return [tuple(r[:5]) for r in rows]
 
 
 def server_rows(pg_server: Any, dsn: str, ulid: str) -> list[tuple[Any, ...]]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from . import _milestones
+from ._follow import change_fingerprint
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .ids import new_ulid
@@ -32,6 +33,7 @@ __all__ = [
     "LocalSession",
     "LocalSnapshot",
     "advance_cursors",
+    "change_mark",
     "cursors",
     "event_rows",
     "labels_of",
@@ -69,15 +71,10 @@ class LocalSnapshot(NamedTuple):
     milestones: dict[str, tuple[str, int]]  # key -> (value, at_ms), labels included
 
 
-class EventRow(NamedTuple):
-    """One stored event as raw columns: ``data`` is the exact JSON text (or None)."""
-
-    seq: int
-    at_ms: int
-    kind: str
-    text: str
-    data: str | None
-    data_is_json: bool | None
+EventRow = tuple[int, int, str, str, str | None, int | None]
+"""One stored event as raw columns: (seq, at_ms, kind, text, data, data_is_json), where
+``data`` is the exact JSON text (or None) and ``data_is_json`` SQLite's ``json_valid``.
+Plain tuples, as apsw returns them: a push reads millions."""
 
 
 _SESSIONS_SQL = (
@@ -139,10 +136,9 @@ def event_rows(store: StoreCore, session_id: int, after_seq: int, limit: int) ->
     """Up to ``limit`` of the session's own events after ``after_seq``, in seq order,
     read in one short transaction under the mutex."""
     with store._reading() as conn:
-        rows = fetch_all(
+        return fetch_all(
             conn, _EVENTS_SQL, (session_id, after_seq, limit), blob_sql=_EVENTS_BLOB_SQL
         )
-    return [EventRow(*row) for row in rows]
 
 
 def labels_of(milestones: dict[str, tuple[str, int]]) -> dict[str, tuple[str, int]]:
@@ -168,3 +164,10 @@ def cursors(milestones: dict[str, tuple[str, int]], server_id: str) -> dict[str,
     prefix = f"{CURSOR_PREFIX}{server_id}."
     cut = len(prefix)
     return {k[cut:]: v for k, (v, _) in milestones.items() if k.startswith(prefix)}
+
+
+def change_mark(store: StoreCore) -> tuple[int, int]:
+    """What moves whenever anyone commits to the file (another connection's data
+    version, this connection's own changes): a watch pushes when it moved."""
+    with store._reading() as conn:
+        return change_fingerprint(conn)

@@ -56,14 +56,35 @@ class SessionNode:
     first_prompt: str | None
 
 
-_FORKS_SQL = f"{_sessions.SELECT_SESSION_SQL} WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
-_SUBTREE_SQL = f"""
-WITH RECURSIVE subtree(id) AS (
-    SELECT id FROM sessions WHERE ulid = ?
-    UNION
-    SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
+_FORKS_SQL = " WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
+_SUBTREE_SQL = """
+ WHERE s.id IN (
+    WITH RECURSIVE subtree(id) AS (
+        SELECT id FROM sessions WHERE ulid = ?
+        UNION
+        SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
+    )
+    SELECT id FROM subtree
 )
-{_sessions.SELECT_SESSION_SQL} JOIN subtree AS t ON t.id = s.id
+"""
+# Roots newest first along sessions_newest_first: sessions without a parent, or whose
+# parent is archived (and so left out of a listing without archived sessions).
+_ROOTS_SQL = " WHERE s.parent_id IS NULL ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
+_VISIBLE_ROOTS_SQL = (
+    " WHERE s.archived_at_ms IS NULL "
+    "AND (s.parent_id IS NULL OR (SELECT p.archived_at_ms FROM sessions AS p "
+    "WHERE p.id = s.parent_id) IS NOT NULL) "
+    "ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
+)
+_BELOW_SQL = """
+ WHERE s.id IN (
+    WITH RECURSIVE below(id) AS (
+        SELECT s.id FROM sessions AS s WHERE s.parent_id IN (SELECT value FROM json_each(?))
+        UNION
+        SELECT s.id FROM sessions AS s JOIN below AS b ON s.parent_id = b.id
+    )
+    SELECT id FROM below
+)
 """
 _FIRST_PROMPT = f"""
 (SELECT substr(e.text, 1, {FIRST_PROMPT_CHARS}) FROM events AS e
@@ -71,6 +92,7 @@ _FIRST_PROMPT = f"""
     AND e.seq <= s.fork_seq + {FIRST_PROMPT_WINDOW} AND e.kind = 'prompt'
   ORDER BY e.seq LIMIT 1)
 """
+_BY_IDS = " WHERE s.id IN (SELECT value FROM json_each(?))"
 _PROMPTS_SQL = f"SELECT s.id, {_FIRST_PROMPT} FROM sessions AS s"
 _PROMPTS_BLOB_SQL = f"SELECT s.id, CAST({_FIRST_PROMPT} AS BLOB) FROM sessions AS s"
 
@@ -119,19 +141,38 @@ def _arrange(
     return nodes
 
 
+def _newest_trees(
+    conn: apsw.Connection, limit: int, include_archived: bool
+) -> tuple[list[Any], dict[int, str]]:
+    """The rows of the ``limit`` newest roots and of everything below them."""
+    sql = _ROOTS_SQL if include_archived else _VISIBLE_ROOTS_SQL
+    roots = _sessions._fetch(conn, sql, (limit,))
+    ids = "[" + ",".join(str(row.id) for row in roots) + "]"
+    below = _sessions._fetch(conn, _BELOW_SQL, (ids,))
+    if not include_archived:
+        below = [row for row in below if row.archived_at_ms is None]
+    rows = roots + below
+    every = "[" + ",".join(str(row.id) for row in rows) + "]"
+    prompts = _first_prompts(conn, _BY_IDS, (every,))
+    return rows, prompts
+
+
 def session_tree(
-    store: StoreCore, ulid: str | None, *, include_archived: bool
+    store: StoreCore, ulid: str | None, *, include_archived: bool, limit: int | None = None
 ) -> list[SessionNode]:
     """The subtree under ``ulid`` (itself first), or every session for None, depth first.
 
     Archived sessions are left out unless ``include_archived`` (the root asked for is
-    always kept); a session whose parent is left out becomes a root.  Raises
-    SessionNotFound.
+    always kept); a session whose parent is left out becomes a root.  ``limit`` (with
+    ``ulid`` None) keeps the newest ``limit`` roots and their subtrees: an index walk, so
+    a first screen costs the same in a store of any size.  Raises SessionNotFound.
     """
     with store._reading() as conn:
-        if ulid is None:
+        if ulid is None and limit is not None:
+            rows, prompts = _newest_trees(conn, limit, include_archived)
+        elif ulid is None:
             where = "" if include_archived else " WHERE s.archived_at_ms IS NULL"
-            rows = _sessions._fetch(conn, _sessions.SELECT_SESSION_SQL + where, ())
+            rows = _sessions._fetch(conn, where, ())
             prompts = _first_prompts(conn, where, ())
         else:
             _sessions.require_row(conn, ulid)
@@ -139,7 +180,5 @@ def session_tree(
             if not include_archived:
                 rows = [row for row in rows if row.ulid == ulid or row.archived_at_ms is None]
             ids = "[" + ",".join(str(row.id) for row in rows) + "]"
-            prompts = _first_prompts(
-                conn, " WHERE s.id IN (SELECT value FROM json_each(?))", (ids,)
-            )
+            prompts = _first_prompts(conn, _BY_IDS, (ids,))
     return _arrange(rows, prompts, store._now(), ulid)

@@ -145,17 +145,25 @@ class Store(
         return _tree.fork_sessions(self, self._ulid_of(session))
 
     def session_tree(
-        self, session: SessionRef | None = None, *, include_archived: bool = False
+        self,
+        session: SessionRef | None = None,
+        *,
+        include_archived: bool = False,
+        limit: int | None = None,
     ) -> list[SessionNode]:
         """Sessions as a tree of forks, depth first, each with its depth and first prompt.
 
         With ``session``: it and every session forked from it, directly or not.  Without:
         every session, roots newest first, each followed by its forks (newest first at
         every level).  Archived sessions are left out unless ``include_archived``; a
-        session whose parent is left out is shown as a root.  Raises SessionNotFound,
-        InvalidInput.
+        session whose parent is left out is shown as a root.  ``limit`` (without
+        ``session``) keeps only the ``limit`` newest roots with their forks: read along
+        the listing index, so a first screenful costs the same in a store of any size.
+        Raises SessionNotFound, InvalidInput.
         """
         from . import _tree
 
         ulid = None if session is None else self._ulid_of(session)
-        return _tree.session_tree(self, ulid, include_archived=include_archived)
+        if limit is not None:
+            check_int(limit, "limit", minimum=1)
+        return _tree.session_tree(self, ulid, include_archived=include_archived, limit=limit)

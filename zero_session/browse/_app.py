@@ -46,11 +46,11 @@ class BrowseApp(App[str | None]):
         """Show the timeline of ``ulid`` over the list."""
         self.push_screen(TimelineScreen(ulid))
 
-    def close_timeline(self) -> None:
-        """Back to the list, read again (an action may have changed it)."""
+    def close_timeline(self, *, changed: bool = False) -> None:
+        """Back to the list; read again when an action ``changed`` the store."""
         self.pop_screen()
         screen = self.screen
-        if isinstance(screen, ListScreen):
+        if changed and isinstance(screen, ListScreen):
             screen.reload()
 
     def quit_without_choice(self) -> None:

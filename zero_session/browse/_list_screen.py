@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
+from .._tree import SessionNode
+from ._keys import KeyLine
 from ._session_actions import SessionActions
 from ._session_list import HEADER, SessionList
 
 if TYPE_CHECKING:
     from ._app import BrowseApp
 
-__all__ = ["ListScreen"]
+__all__ = ["FIRST_ROOTS", "ListScreen"]
+
+FIRST_ROOTS = 100
+"""Roots (with their forks) read for the first screen; the rest follows in a worker."""
 
 
 class ListScreen(SessionActions, Screen[None]):
@@ -29,7 +35,9 @@ class ListScreen(SessionActions, Screen[None]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Open"),
-        Binding("slash", "filter", "Filter"),
+        # Priority: handled before the keys typed after it are passed to the list, so
+        # "/parser" typed in one burst lands in the field (see check_action).
+        Binding("slash", "filter", "Filter", priority=True),
         Binding("left,minus", "collapse", "Collapse", show=False),
         Binding("right,plus", "expand", "Expand", show=False),
         Binding("r", "reload", "Reload", show=False),
@@ -37,6 +45,8 @@ class ListScreen(SessionActions, Screen[None]):
         Binding("q", "quit_app", "Quit"),
         *SessionActions.ACTION_BINDINGS,
     ]
+
+    complete = True  # whether the list holds the whole tree
 
     @property
     def browse(self) -> BrowseApp:
@@ -50,7 +60,7 @@ class ListScreen(SessionActions, Screen[None]):
         yield Static(HEADER, id="columns", markup=False)
         yield SessionList(id="sessions")
         yield Input(placeholder="filter: ulid prefix, label, cwd, first prompt", id="filter")
-        yield Footer()
+        yield KeyLine(self.BINDINGS)
 
     @property
     def session_list(self) -> SessionList:
@@ -63,11 +73,26 @@ class ListScreen(SessionActions, Screen[None]):
             self.query_one("#filter", Input).value = needle
             self.query_one("#filter", Input).add_class("shown")
         self.reload()
-        self.session_list.focus()
+        self.set_focus(self.session_list)
 
     def reload(self) -> None:
-        """Read the tree again (after an action, or on ``r``)."""
-        nodes = self.browse.store.session_tree(include_archived=self.browse.include_archived)
+        """Read the tree again (after an action, or on ``r``): the newest roots at once,
+        for the first screen, then the whole tree in a worker thread."""
+        archived = self.browse.include_archived
+        nodes = self.browse.store.session_tree(include_archived=archived, limit=FIRST_ROOTS)
+        self.complete = sum(1 for node in nodes if node.depth == 0) < FIRST_ROOTS
+        self.session_list.load(nodes)
+        self._update_title()
+        if not self.complete:  # after the first frame is on the screen
+            self.call_after_refresh(self._read_whole_tree, archived)
+
+    @work(thread=True, exclusive=True, group="tree")
+    def _read_whole_tree(self, include_archived: bool) -> None:
+        nodes = self.browse.store.session_tree(include_archived=include_archived)
+        self.app.call_from_thread(self._whole_tree_read, nodes)
+
+    def _whole_tree_read(self, nodes: list[SessionNode]) -> None:
+        self.complete = True
         self.session_list.load(nodes)
         self._update_title()
 
@@ -75,6 +100,8 @@ class ListScreen(SessionActions, Screen[None]):
         shown, total = len(self.session_list.rows), len(self.session_list.nodes)
         mode = "pick a session" if self.browse.pick else "browse"
         counts = f"{total:,} sessions" if shown == total else f"{shown:,} of {total:,} sessions"
+        if not self.complete:
+            counts += " (reading the rest…)"
         self.query_one("#title", Static).update(
             f"zero-session {mode} · {self.browse.store_name} · {counts}"
         )
@@ -90,10 +117,15 @@ class ListScreen(SessionActions, Screen[None]):
         else:
             self.browse.open_timeline(node.session.ulid)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # "/" is text while a field has the focus.
+        return not (action == "filter" and isinstance(self.focused, Input))
+
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
         field.add_class("shown")
-        field.focus()
+        # At once (focus() waits a turn): keys typed right after go to the field.
+        self.set_focus(field)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
@@ -104,7 +136,7 @@ class ListScreen(SessionActions, Screen[None]):
         if event.input.id == "filter":
             if not event.value.strip():
                 event.input.remove_class("shown")
-            self.session_list.focus()
+            self.set_focus(self.session_list)
 
     def action_back(self) -> None:
         field = self.query_one("#filter", Input)
@@ -113,7 +145,7 @@ class ListScreen(SessionActions, Screen[None]):
             field.remove_class("shown")
             self.session_list.set_filter("")
             self._update_title()
-            self.session_list.focus()
+            self.set_focus(self.session_list)
             return
         self.action_quit_app()
 

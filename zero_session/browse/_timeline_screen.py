@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ..errors import ZeroSessionError
 from ..models import Event
+from ._keys import KeyLine
 from ._rows import RowView
 from ._session_actions import SessionActions
-from ._text import harmless, local_time
+from ._text import harmless, local_time, short_ulid
 from ._timeline_view import TimelineView
 
 if TYPE_CHECKING:
@@ -43,8 +44,10 @@ class TimelineScreen(SessionActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("q", "quit_app", "Quit"),
-        Binding("colon", "ask('jump')", "Jump to seq"),
-        Binding("slash", "ask('search')", "Search"),
+        # Priority: handled before the keys typed after them reach the view (see
+        # check_action), so ":123" typed in one burst lands in the field.
+        Binding("colon", "ask('jump')", "Jump to seq", priority=True),
+        Binding("slash", "ask('search')", "Search", priority=True),
         Binding("n", "search_step(1)", "Next", show=False),
         Binding("N", "search_step(-1)", "Previous", show=False),
         Binding("f", "follow", "Follow"),
@@ -58,6 +61,7 @@ class TimelineScreen(SessionActions, Screen[None]):
         self.following: Timer | None = None
         self.needle = ""
         self.asking = ""
+        self.changed = False  # an action changed the store: the list reads it again
 
     @property
     def browse(self) -> BrowseApp:
@@ -67,38 +71,43 @@ class TimelineScreen(SessionActions, Screen[None]):
         return self.app
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="title", markup=False)
-        yield TimelineView(self.browse.store, self.ulid, id="timeline")
+        # Read before the first layout, so the first frame is the final one.
+        view = TimelineView(self.browse.store, self.ulid, id="timeline")
+        view.open_at_end()
+        yield Static(self._title_text(view.last_seq), id="title", markup=False)
+        yield view
         yield Static("", id="detail", markup=False)
         yield Input(id="ask")
-        yield Footer()
+        yield KeyLine(self.BINDINGS)
 
     @property
     def view(self) -> TimelineView:
         return self.query_one(TimelineView)
 
     def on_mount(self) -> None:
-        self.view.open_at_end()
-        self.view.focus()
-        self._update_title()
+        self.set_focus(self.view)
 
     def _update_title(self) -> None:
+        self.query_one("#title", Static).update(self._title_text(self.view.last_seq))
+
+    def _title_text(self, last_seq: int) -> str:
         session = self.browse.store.get(self.ulid)
         parts = [
             f"{session.ulid}",
             local_time(session.started_at_ms),
             session.status.value,
-            f"{self.view.last_seq:,} events",
+            f"{last_seq:,} events",
         ]
         if session.fork_seq:
-            parts.append(f"fork of {session.parent_ulid} at {session.fork_seq} (┆ inherited)")
+            parent = short_ulid(session.parent_ulid or "")
+            parts.append(f"fork of {parent} at {session.fork_seq} (┆ inherited)")
         if session.labels:
             parts.append(", ".join(session.labels))
         if self.following is not None:
             parts.append("following")
         if self.needle:
             parts.append(f"/{self.needle}")
-        self.query_one("#title", Static).update(harmless(" · ".join(parts)))
+        return harmless(" · ".join(parts))
 
     # ---------------------------------------------------------------------- keys
 
@@ -106,12 +115,16 @@ class TimelineScreen(SessionActions, Screen[None]):
         field = self.query_one("#ask", Input)
         if field.has_class("shown"):
             field.remove_class("shown")
-            self.view.focus()
+            self.set_focus(self.view)
             return
-        self.browse.close_timeline()
+        self.browse.close_timeline(changed=self.changed)
 
     def action_quit_app(self) -> None:
         self.browse.quit_without_choice()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # ":" and "/" are text while a field has the focus.
+        return not (action == "ask" and isinstance(self.focused, Input))
 
     def action_ask(self, what: str) -> None:
         self.asking = what
@@ -119,12 +132,13 @@ class TimelineScreen(SessionActions, Screen[None]):
         field.placeholder = "seq to jump to" if what == "jump" else "search (substring)"
         field.value = "" if what == "jump" else self.needle
         field.add_class("shown")
-        field.focus()
+        # At once (focus() waits a turn): keys typed right after go to the field.
+        self.set_focus(field)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         event.input.remove_class("shown")
-        self.view.focus()
+        self.set_focus(self.view)
         text = event.value.strip()
         if not text:
             return
@@ -232,7 +246,8 @@ class TimelineScreen(SessionActions, Screen[None]):
         return (self.ulid, self.view.cursor + 1 if self.view.last_seq else 0)
 
     def after_action(self) -> None:
+        self.changed = True
         self._update_title()
 
     def after_deleted(self) -> None:
-        self.browse.close_timeline()
+        self.browse.close_timeline(changed=True)

@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.events import Resize
 
 from ..models import Event
 from ..store import Store
@@ -48,6 +49,7 @@ class TimelineView(RowView):
         self.fork_seq = 0
         self.last_seq = 0
         self.match_seq: int | None = None
+        self._scroll_to_end = False
         self._pages: OrderedDict[int, tuple[Event, ...]] = OrderedDict()
 
     def open_at_end(self) -> None:
@@ -62,9 +64,16 @@ class TimelineView(RowView):
             page = (first - 1) // PAGE_ROWS
             if (first - 1) % PAGE_ROWS == 0:
                 self._remember(page, window.events)
-        # Scrolled once the view has its size (on mount it has none yet).
         self.cursor = max(0, self.last_seq - 1)
-        self.call_after_refresh(lambda: self.move_to(self.last_seq - 1))
+        if self.size.height:
+            self.move_to(self.cursor)
+        else:  # not laid out yet: scrolled on the first resize, before the first frame
+            self._scroll_to_end = True
+
+    def on_resize(self, event: Resize) -> None:
+        if self._scroll_to_end and self.size.height:
+            self._scroll_to_end = False
+            self.move_to(self.cursor)
 
     def _grow_to(self, last_seq: int) -> None:
         # A page that was the last one may have been short: read it again.

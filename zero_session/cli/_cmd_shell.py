@@ -11,6 +11,7 @@ __all__ = ["shell_command"]
 
 @click.command("shell")
 @click.option("--no-persist", is_flag=True, help="Record into memory only.")
+@click.option("--new", is_flag=True, help="Start a new session instead of resuming this folder's.")
 @click.option(
     "--resume",
     "resume",
@@ -19,10 +20,10 @@ __all__ = ["shell_command"]
     "is not here and $ZERO_SESSION_PG names one.",
 )
 @click.pass_obj
-def shell_command(state: State, no_persist: bool, resume: str | None) -> None:
+def shell_command(state: State, no_persist: bool, new: bool, resume: str | None) -> None:
     """Interactive shell that records what you type (resumes this folder's session)."""
     from ..tui.shell import run_shell
 
-    status = run_shell(db=state.path, no_persist=no_persist, resume=resume)
+    status = run_shell(db=state.path, no_persist=no_persist, new=new, resume=resume)
     if status:
         raise click.exceptions.Exit(status)

@@ -80,8 +80,12 @@ def push(
     from ._push import Pusher
 
     conn, target = connect(dsn, connect_timeout_s=connect_timeout_s)
-    with conn:
-        return Pusher(store, conn, target, io_timeout_s=io_timeout_s).push(progress=progress)
+    pusher = Pusher(store, conn, target, io_timeout_s=io_timeout_s)
+    try:
+        with conn:
+            return pusher.push(progress=progress)
+    finally:
+        pusher.close()
 
 
 def status(

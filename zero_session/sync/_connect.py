@@ -21,6 +21,7 @@ import getpass
 import os
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -166,25 +167,58 @@ def connect(dsn: str | None, *, connect_timeout_s: float | None = None) -> tuple
 class IoGuard:
     """Bounds each server round trip: if one takes longer than ``timeout_s``, the
     connection's socket is shut down, so the blocked call fails at once instead of
-    waiting on a link that will never answer."""
+    waiting on a link that will never answer.
+
+    One watchdog thread per guard (started on first use, ended by :meth:`close`) sleeps
+    until the armed deadline; arming and disarming only touch a condition variable.
+    """
 
     def __init__(self, conn: psycopg.Connection[Any], timeout_s: float) -> None:
         self._conn = conn
         self.timeout_s = timeout_s
         self.fired = False
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
-        timer = threading.Timer(self.timeout_s, self._cut)
-        timer.daemon = True
-        timer.start()
+        with self._cond:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._watch, name="zero-session sync guard", daemon=True
+                )
+                self._thread.start()
+            self._deadline = time.monotonic() + self.timeout_s
+            self._cond.notify()
         try:
             yield
         finally:
-            timer.cancel()
+            with self._cond:
+                self._deadline = None
+
+    def close(self) -> None:
+        """End the watchdog thread."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+
+    def _watch(self) -> None:
+        with self._cond:
+            while not self._closed:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining > 0:
+                    self._cond.wait(remaining)
+                    continue
+                self._deadline = None
+                self.fired = True
+                self._cut()
 
     def _cut(self) -> None:
-        self.fired = True
         try:
             fd = self._conn.pgconn.socket
             sock = socket.socket(fileno=os.dup(fd))

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 from .. import _sync_source as source
 from .._milestones import INTERNAL_PREFIX
@@ -130,21 +131,38 @@ def _clean(value: str | None) -> str | None:
     return value.replace("\x00", _REPLACEMENT)
 
 
-def server_event(ulid: str, row: source.EventRow) -> tuple[Any, ...]:
-    """The server columns of one event: exact text, NUL carried in the ``*_bytes`` columns,
+def server_rows(ulid: str, rows: list[source.EventRow]) -> list[tuple[Any, ...]]:
+    """The server columns of events: exact text, NUL carried in the ``*_bytes`` columns,
     and the JSON text again for the ``jsonb`` column where it can be one."""
-    text, text_bytes = row.text, None
-    if "\x00" in text:
-        text_bytes = text.encode("utf-8")
-        text = text.replace("\x00", _REPLACEMENT)
-    data, data_json, data_bytes = row.data, None, None
-    if data is not None:
-        if "\x00" in data:
-            data_bytes = data.encode("utf-8")
-            data = data.replace("\x00", _REPLACEMENT)
-        elif row.data_is_json and "\\u0000" not in data:
-            data_json = data
-    return (ulid, row.seq, row.at_ms, row.kind, text, data_json, data, text_bytes, data_bytes)
+    out = []
+    for seq, at_ms, kind, text, data, data_is_json in rows:
+        if "\x00" in text or (data is not None and "\x00" in data):
+            out.append(_row_with_nul(ulid, seq, at_ms, kind, text, data, data_is_json))
+        elif data is None:
+            out.append((ulid, seq, at_ms, kind, text, None, None, None, None))
+        else:
+            as_json = data if data_is_json and "\\u0000" not in data else None
+            out.append((ulid, seq, at_ms, kind, text, as_json, data, None, None))
+    return out
+
+
+def _row_with_nul(
+    ulid: str,
+    seq: int,
+    at_ms: int,
+    kind: str,
+    text: str,
+    data: str | None,
+    data_is_json: int | None,
+) -> tuple[Any, ...]:
+    """An event holding NUL: U+FFFD in the text columns, the exact bytes beside them."""
+    text_bytes = text.encode("utf-8") if "\x00" in text else None
+    as_json, data_bytes = None, None
+    if data is not None and "\x00" in data:
+        data_bytes = data.encode("utf-8")
+    elif data is not None and data_is_json and "\\u0000" not in data:
+        as_json = data
+    return (ulid, seq, at_ms, kind, _clean(text), as_json, _clean(data), text_bytes, data_bytes)
 
 
 def fingerprint(session: source.LocalSession) -> str:
@@ -160,6 +178,14 @@ def _milestones_fingerprint(milestones: dict[str, tuple[str, int]]) -> str:
             value, at_ms = milestones[key]
             digest.update(f"{key}\x00{value}\x00{at_ms}\x01".encode("utf-8", "replace"))
     return digest.hexdigest()
+
+
+def _copy_rows(conn: psycopg.Connection[Any], sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """COPY ``rows``; a writer thread sends while this one formats the next rows."""
+    cursor = conn.cursor()
+    with cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 class _Pending:
@@ -190,6 +216,11 @@ class Pusher:
         self._guard = IoGuard(conn, io_timeout_s)
         self._server_id: str | None = None
         self._staging_made = False
+        self._registered = False
+
+    def close(self) -> None:
+        """Stop the I/O guard's thread (the connection is the caller's)."""
+        self._guard.close()
 
     def _server(self, doing: str) -> Any:
         """Run a server step under the I/O guard, its errors as SyncError."""
@@ -266,7 +297,8 @@ class Pusher:
         ]
         conn = self._conn
         with self._server("cannot push sessions to"), conn.transaction():
-            conn.execute(_REGISTER_STORE_SQL, (sid, _clean(socket.gethostname())))
+            if not self._registered:
+                conn.execute(_REGISTER_STORE_SQL, (sid, _clean(socket.gethostname())))
             changed = {r[0] for r in conn.execute(_UPSERT_SESSIONS_SQL, (sid, *columns))}
             owners = {
                 r[0]: (r[1], int(r[2])) for r in conn.execute(_SERVER_SESSIONS_SQL, (columns[0],))
@@ -287,6 +319,7 @@ class Pusher:
             for p in pending
             if p.pushed_seq >= p.session.last_seq
         }
+        self._registered = True
         source.advance_cursors(self._store, self._server_id or "", done)
         return changed - set(foreign)
 
@@ -340,15 +373,15 @@ class Pusher:
                 rows = source.event_rows(self._store, session.session_id, after, limit)
                 if not rows:
                     break  # the session was deleted locally meanwhile
-                for row in rows:
-                    batch.append(server_event(session.ulid, row))
-                    batch_bytes += len(row.text) + len(row.data or "")
+                batch += server_rows(session.ulid, rows)
+                batch_bytes += sum([len(r[3]) + len(r[4] or "") for r in rows])
+                first, last = rows[0], rows[-1]
                 span = spans.get(session.ulid)
                 if span is None:
-                    spans[session.ulid] = [rows[0].seq, rows[-1].seq, rows[-1].at_ms, p]
+                    spans[session.ulid] = [first[0], last[0], last[1], p]
                 else:
-                    span[1], span[2] = rows[-1].seq, rows[-1].at_ms
-                after = rows[-1].seq
+                    span[1], span[2] = last[0], last[1]
+                after = last[0]
                 if len(batch) >= BATCH_ROWS or batch_bytes >= BATCH_BYTES:
                     flush()
         if batch:
@@ -370,9 +403,8 @@ class Pusher:
             inserted = None
             if all(spans[u][0] > server_last.get(u, 0) for u in ulids):
                 try:
-                    with conn.transaction(), conn.cursor().copy(_COPY_EVENTS_SQL) as copy:
-                        for row in rows:
-                            copy.write_row(row)
+                    with conn.transaction():
+                        _copy_rows(conn, _COPY_EVENTS_SQL, rows)
                     inserted = len(rows)
                 except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
                     inserted = None  # rows already there, or data jsonb refuses: merge
@@ -391,9 +423,7 @@ class Pusher:
         if not self._staging_made:
             conn.execute(_STAGING_SQL)
             self._staging_made = True
-        with conn.cursor().copy(_COPY_STAGING_SQL) as copy:
-            for row in rows:
-                copy.write_row(row)
+        _copy_rows(conn, _COPY_STAGING_SQL, rows)
         for ulid, seq in conn.execute(_RECORD_DIVERGENCES_SQL, (sid,)).fetchall():
             diverged.append(Divergence(ulid, int(seq), "a different event is already at this seq"))
         inserted = conn.execute(_MERGE_EVENTS_SQL).rowcount
@@ -414,6 +444,7 @@ class Pusher:
         conn = self._conn
         with self._server("cannot push labels and milestones to"), conn.transaction():
             conn.execute(_REGISTER_STORE_SQL, (sid, _clean(socket.gethostname())))
+            self._registered = True
             on_server = {
                 r[0]: (r[1], int(r[2]))
                 for r in conn.execute(
