@@ -455,3 +455,19 @@ def test_shell_in_a_terminal_resumes_a_session_from_the_server(
         assert b.get(other.ulid).origin == store_id(a)
         forks = [s for s in b.list_sessions(None) if s.parent_ulid == grandchild.ulid]
         assert len(forks) == 1 and forks[0].ended_at_ms is not None
+
+
+def test_the_least_privilege_writer_role_pulls(
+    stores: Callable[[str], Store], pg_server: Any
+) -> None:
+    from test_sync_security import set_up_roles
+
+    _, _, writer_dsn = set_up_roles(pg_server)
+    a, b = stores("a"), stores("b")
+    _, _, grandchild = tree(a)
+    sync.push(a, writer_dsn)
+    sync.pull(b, "pre-cpi", writer_dsn)
+    assert list(b.replay(grandchild.ulid)) == list(a.replay(grandchild.ulid))
+    fork = b.resume(grandchild.ulid).session
+    b.append(fork, "prompt", "from B")
+    assert sync.push(b, writer_dsn).events == 1
