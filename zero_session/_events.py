@@ -26,7 +26,7 @@ from .errors import InvalidInput, SeqConflict, SessionEnded, SessionNotFound
 from .models import KIND_PATTERN, Event, EventKind
 
 __all__ = [
-    "TIMELINE_CHAIN",
+    "TIMELINE_CHAIN_SQL",
     "Owner",
     "check_kind",
     "encode_as_json_dumps",
@@ -493,11 +493,11 @@ def insert_rows_at(
         done += size
 
 
-_RESERVE = (
+_RESERVE_SQL = (
     "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ? "
     "WHERE ulid = ? AND ended_at_ms IS NULL RETURNING id, last_seq"
 )
-_RESERVE_EXPECTED = (
+_RESERVE_EXPECTED_SQL = (
     "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ? "
     "WHERE ulid = ? AND ended_at_ms IS NULL AND last_seq = ? RETURNING id, last_seq"
 )
@@ -514,10 +514,10 @@ def reserve_seqs(
     # Plain execute: the statement returns only integers, no text to repair.
     rows: list[tuple[int, int]]
     if expected_seq is None:
-        rows = conn.execute(_RESERVE, (count, at_ms, ulid)).fetchall()  # type: ignore[assignment]
+        rows = conn.execute(_RESERVE_SQL, (count, at_ms, ulid)).fetchall()  # type: ignore[assignment]
     else:
         rows = conn.execute(  # type: ignore[assignment]
-            _RESERVE_EXPECTED, (count, at_ms, ulid, expected_seq)
+            _RESERVE_EXPECTED_SQL, (count, at_ms, ulid, expected_seq)
         ).fetchall()
     if rows:
         session_id, last_seq = rows[0]
@@ -531,22 +531,24 @@ def reserve_seqs(
     raise SeqConflict(ulid, expected_seq if expected_seq is not None else -1, last_seq)
 
 
-_INSERT = "INSERT INTO events (session_id, seq, at_ms, kind, text, data) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_SQL = (
+    "INSERT INTO events (session_id, seq, at_ms, kind, text, data) VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def insert_events(conn: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert prepared ``(session_id, seq, at_ms, kind, text, data_json)`` rows."""
     if len(rows) == 1:
-        conn.execute(_INSERT, rows[0])
+        conn.execute(_INSERT_SQL, rows[0])
     else:
-        conn.executemany(_INSERT, rows)
+        conn.executemany(_INSERT_SQL, rows)
 
 
 # The segments of a timeline, (session id, ulid, lo, hi]: the session's own events, then
 # each ancestor's up to the lowest fork point below it (min(c.lo, c.hi): a child forked
 # from its parent at 0 must not pass the grandparent's events through).  One recursive
 # query; every reader of a timeline (replay, search, counts) starts from this CTE.
-TIMELINE_CHAIN = """
+TIMELINE_CHAIN_SQL = """
 WITH RECURSIVE chain(id, ulid, parent_id, lo, hi) AS (
     SELECT id, ulid, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
     UNION ALL
@@ -554,32 +556,39 @@ WITH RECURSIVE chain(id, ulid, parent_id, lo, hi) AS (
       FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
 )
 """
-_CHAIN = TIMELINE_CHAIN + "SELECT id, ulid, lo, hi FROM chain\n"
+_CHAIN_SQL = TIMELINE_CHAIN_SQL + "SELECT id, ulid, lo, hi FROM chain\n"
 
 # Text a person typed into the sqlite3 shell may not be JSON: SQLite wraps such a value
 # in {"_invalid_json": ...}, so that every value of a page is valid JSON on its own and
 # the page decodes in one json.loads call (see _decode_all).
-_DATA = (
+_DATA_SQL = (
     "CASE WHEN data IS NULL OR json_valid(data) THEN data "
     "ELSE json_object('_invalid_json', data) END"
 )
+# The columns as text, and cast to BLOB for the invalid-UTF-8 fallback of fetch_all.
+_TEXT_COLUMNS = {"kind": "kind", "text": "text", "data": _DATA_SQL}
+_BLOB_COLUMNS = {name: f"CAST({sql} AS BLOB)" for name, sql in _TEXT_COLUMNS.items()}
+
+
+def _text_and_blob_sql(template: str) -> tuple[str, str]:
+    """A query reading events, with its text columns as text and as BLOB."""
+    return template.format(**_TEXT_COLUMNS), template.format(**_BLOB_COLUMNS)
+
+
 # A primary-key range: rows come back in seq order with no sort.
-_RANGE = (
+_RANGE_SQL, _RANGE_BLOB_SQL = _text_and_blob_sql(
     "SELECT seq, at_ms, {kind}, {text}, {data} FROM events "
     "WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
 )
 # The same range without at_ms and text, for readers that fold ``data`` by kind.
-_DATA_RANGE = (
+_DATA_RANGE_SQL, _DATA_RANGE_BLOB_SQL = _text_and_blob_sql(
     "SELECT seq, {kind}, {data} FROM events "
     "WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
 )
-_OWN = "SELECT seq, at_ms, {kind}, {text}, {data} FROM events WHERE session_id = ? AND seq > ?"
-# The columns as text, and cast to BLOB for the invalid-UTF-8 fallback of fetch_all.
-_TEXT_COLUMNS = {"kind": "kind", "text": "text", "data": _DATA}
-_BLOB_COLUMNS = {name: f"CAST({sql} AS BLOB)" for name, sql in _TEXT_COLUMNS.items()}
-_RANGE_SQL, _RANGE_BLOB_SQL = _RANGE.format(**_TEXT_COLUMNS), _RANGE.format(**_BLOB_COLUMNS)
-_DATA_RANGE_SQL = _DATA_RANGE.format(**_TEXT_COLUMNS)
-_DATA_RANGE_BLOB_SQL = _DATA_RANGE.format(**_BLOB_COLUMNS)
+# The session's own events; own_events appends its filters.
+_OWN_SQL, _OWN_BLOB_SQL = _text_and_blob_sql(
+    "SELECT seq, at_ms, {kind}, {text}, {data} FROM events WHERE session_id = ? AND seq > ?"
+)
 
 # Events are built without attrs' generated __init__ (six calls through the frozen
 # class's guarded setattr); the slots are filled directly.  Event has no validators or
@@ -670,7 +679,7 @@ def _segments(
     session_id, ulid, fork_seq = owner
     if after_seq >= fork_seq:
         return [(session_id, ulid, after_seq, upto_seq)] if after_seq < upto_seq else []
-    segments = sorted(fetch_all(conn, _CHAIN, (session_id,)), key=lambda segment: segment[2])
+    segments = sorted(fetch_all(conn, _CHAIN_SQL, (session_id,)), key=lambda segment: segment[2])
     return [
         (segment_id, ulid, max(lo, after_seq), min(hi, upto_seq))
         for segment_id, ulid, lo, hi in segments
@@ -729,6 +738,6 @@ def own_events(
     if limit is not None:
         condition += " LIMIT ?"
         params.append(limit)
-    sql = _OWN.format(**_TEXT_COLUMNS) + condition
-    blob_sql = _OWN.format(**_BLOB_COLUMNS) + condition
-    return _to_events(ulid, fetch_all(conn, sql, params, blob_sql=blob_sql))
+    return _to_events(
+        ulid, fetch_all(conn, _OWN_SQL + condition, params, blob_sql=_OWN_BLOB_SQL + condition)
+    )

@@ -31,7 +31,7 @@ from datetime import timedelta
 import apsw
 import attrs
 
-from . import _liveness, _search
+from . import _liveness, _scopes, _search
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .errors import HasForks, InvalidInput, SessionBusy, SessionNotFound
@@ -57,7 +57,7 @@ PRUNE_CHUNK_EVENTS = 50_000
 _PRUNE_CHUNK_SESSIONS = 500
 _LABEL_UPPER = LABEL_PREFIX[:-1] + "/"  # the first key after every 'session.label.*'
 # A session's last activity: its start, its last event or its end, whichever is latest.
-_ACTIVITY = "max(s.started_at_ms, coalesce(s.ended_at_ms, 0), coalesce(s.last_event_at_ms, 0))"
+_ACTIVITY_SQL = "max(s.started_at_ms, coalesce(s.ended_at_ms, 0), coalesce(s.last_event_at_ms, 0))"
 
 
 @attrs.frozen(slots=True)
@@ -96,7 +96,7 @@ def set_archived(conn: apsw.Connection, ulid: str, at_ms: int | None) -> None:
 
 
 # Columns read to decide what may go: id, ulid, parent_id, own events, end, writer.
-_FACTS = (
+_FACTS_SQL = (
     "s.id, s.ulid, s.parent_id, s.last_seq - s.fork_seq, s.ended_at_ms, "
     "s.writer_host, s.writer_pid, s.writer_token"
 )
@@ -147,6 +147,7 @@ def purge(conn: apsw.Connection, doomed: Sequence[Facts]) -> tuple[int, int]:
             "DELETE FROM milestones WHERE value = ? AND key >= ? AND key < ?",
             (ulid, LABEL_PREFIX, _LABEL_UPPER),
         )
+        _scopes.forget_scope(conn, ulid)
         conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         conn.execute("DELETE FROM purging_sessions WHERE session_id = ?", (session_id,))
     return n_events, n_bytes
@@ -166,7 +167,7 @@ def delete_tree(
         "WITH RECURSIVE tree(id) AS ("
         " SELECT id FROM sessions WHERE ulid = ?"
         " UNION ALL SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
-        f" SELECT {_FACTS} FROM tree JOIN sessions AS s ON s.id = tree.id ORDER BY s.id",
+        f" SELECT {_FACTS_SQL} FROM tree JOIN sessions AS s ON s.id = tree.id ORDER BY s.id",
         (ulid,),
     )
     if not tree:
@@ -195,7 +196,7 @@ def _criteria(
     reasons: list[str] = []
     params: list[int] = []
     if older_than is not None:
-        reasons.append(f"{_ACTIVITY} < ?")
+        reasons.append(f"{_ACTIVITY_SQL} < ?")
         params.append(now_ms - older_than // timedelta(milliseconds=1))
     if expired:
         reasons.append("s.expires_at_ms <= ?")
@@ -247,7 +248,7 @@ def plan_prune(
     )
     candidates: dict[int, Facts] = {
         f[0]: f
-        for f in fetch_all(conn, f"SELECT {_FACTS} FROM sessions AS s WHERE {where}", params)
+        for f in fetch_all(conn, f"SELECT {_FACTS_SQL} FROM sessions AS s WHERE {where}", params)
         if not _is_live(f)
     }
     if candidates:
@@ -277,7 +278,7 @@ def prune_step(
     marks = ", ".join("?" for _ in ids)
     still = fetch_all(
         conn,
-        f"SELECT {_FACTS} FROM sessions AS s WHERE s.id IN ({marks}) AND {plan.where}",
+        f"SELECT {_FACTS_SQL} FROM sessions AS s WHERE s.id IN ({marks}) AND {plan.where}",
         [*ids, *plan.params],
     )
     removed: list[Facts] = []

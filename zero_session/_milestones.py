@@ -12,6 +12,7 @@ from typing import Any
 
 import apsw
 
+from ._scopes import SCOPE_PREFIX
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .errors import InvalidInput
@@ -45,7 +46,8 @@ def check_label(name: object) -> str:
 
 
 def check_key(key: object, *, allow_reserved: bool = False) -> str:
-    """A milestone key: 1-512 characters; ``session.label.*`` only through labels."""
+    """A milestone key: 1-512 characters; ``session.label.*`` only through labels and
+    ``session.scope.*`` only through ``start(scope=...)``."""
     if not isinstance(key, str):
         raise TypeError(f"milestone key must be a str, not {type(key).__name__}")
     if not 1 <= len(key) <= MAX_KEY:
@@ -53,6 +55,10 @@ def check_key(key: object, *, allow_reserved: bool = False) -> str:
     if not allow_reserved and key.startswith(LABEL_PREFIX):
         raise InvalidInput(
             f"milestone key {key!r} is reserved for labels; use Store.label()/unlabel()"
+        )
+    if not allow_reserved and key.startswith(SCOPE_PREFIX):
+        raise InvalidInput(
+            f"milestone key {key!r} is reserved for session scopes; use Store.start(scope=...)"
         )
     return key
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import apsw
 
 from . import _liveness
-from ._sql import Row, fetch_all
+from ._sql import fetch_all
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
 from .ids import is_ulid, normalise_prefix
 from .models import Session, Status
@@ -23,6 +23,7 @@ from .models import Session, Status
 __all__ = [
     "LABEL_PREFIX",
     "MIN_PREFIX",
+    "SELECT_SESSION_SQL",
     "SessionRow",
     "canonical_cwd",
     "compute_status",
@@ -38,20 +39,69 @@ LABEL_PREFIX = "session.label."
 MIN_PREFIX = 6
 _MAX_CANDIDATES = 10
 
-SessionRow = Row
 
-# Column order shared by every session query; ``to_session`` reads it.
-_COLUMNS = """
-    s.id, s.ulid, p.ulid, s.fork_seq, s.started_at_ms, s.ended_at_ms, s.last_seq,
-    s.last_event_at_ms, s.cli_version, s.engine_base_url, s.cwd, s.meta,
-    s.writer_host, s.writer_pid, s.writer_token, s.archived_at_ms, s.expires_at_ms,
-    (SELECT group_concat(substr(m.key, 15), char(31))
-       FROM milestones AS m
-      WHERE m.value = s.ulid
-        AND m.key >= 'session.label.' AND m.key < 'session.label/') AS labels
-"""
-_FROM = "FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id"
-SELECT_SESSION = f"SELECT {_COLUMNS} {_FROM}"
+class SessionRow(NamedTuple):
+    """One session as every session query reads it (:data:`SELECT_SESSION_SQL`).
+
+    Read by name, never by position: a new column is one field here and one entry in
+    ``_COLUMN_SQL``, in the same place.
+    """
+
+    id: int
+    ulid: str
+    parent_ulid: str | None
+    fork_seq: int
+    started_at_ms: int
+    ended_at_ms: int | None
+    last_seq: int
+    last_event_at_ms: int | None
+    cli_version: str | None
+    engine_base_url: str | None
+    cwd: str | None
+    meta: str
+    writer_host: str | None
+    writer_pid: int | None
+    writer_token: str | None
+    archived_at_ms: int | None
+    expires_at_ms: int | None
+    labels: str | None
+    """The session's labels joined by U+001F, or None."""
+
+
+# The SQL expression of each SessionRow field, in the same order.  Free text (which the
+# sqlite3 shell may have filled with invalid UTF-8) is read again as BLOB by _fetch.
+_COLUMN_SQL = {
+    "id": "s.id",
+    "ulid": "s.ulid",
+    "parent_ulid": "p.ulid",
+    "fork_seq": "s.fork_seq",
+    "started_at_ms": "s.started_at_ms",
+    "ended_at_ms": "s.ended_at_ms",
+    "last_seq": "s.last_seq",
+    "last_event_at_ms": "s.last_event_at_ms",
+    "cli_version": "s.cli_version",
+    "engine_base_url": "s.engine_base_url",
+    "cwd": "s.cwd",
+    "meta": "s.meta",
+    "writer_host": "s.writer_host",
+    "writer_pid": "s.writer_pid",
+    "writer_token": "s.writer_token",
+    "archived_at_ms": "s.archived_at_ms",
+    "expires_at_ms": "s.expires_at_ms",
+    "labels": "(SELECT group_concat(substr(m.key, 15), char(31)) FROM milestones AS m "
+    "WHERE m.value = s.ulid AND m.key >= 'session.label.' AND m.key < 'session.label/')",
+}
+_FREE_TEXT = ("cli_version", "engine_base_url", "cwd", "meta", "labels")
+assert tuple(_COLUMN_SQL) == SessionRow._fields
+_FROM_SQL = "FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id"
+SELECT_SESSION_SQL = f"SELECT {', '.join(_COLUMN_SQL.values())} {_FROM_SQL}"
+_SELECT_SESSION_BLOB_SQL = (
+    "SELECT "
+    + ", ".join(
+        f"CAST({sql} AS BLOB)" if name in _FREE_TEXT else sql for name, sql in _COLUMN_SQL.items()
+    )
+    + f" {_FROM_SQL}"
+)
 
 
 def canonical_cwd(path: str | os.PathLike[str] | None) -> str:
@@ -73,14 +123,15 @@ def canonical_cwd(path: str | os.PathLike[str] | None) -> str:
 
 def compute_status(row: SessionRow, now_ms: int) -> Status:
     """The status of a session row: live beats everything, then archived, expired, ended."""
-    ended_at_ms, archived_at_ms, expires_at_ms = row[5], row[15], row[16]
-    if ended_at_ms is None and _liveness.is_alive(row[12], row[13], row[14]):
+    if row.ended_at_ms is None and _liveness.is_alive(
+        row.writer_host, row.writer_pid, row.writer_token
+    ):
         return Status.LIVE
-    if archived_at_ms is not None:
+    if row.archived_at_ms is not None:
         return Status.ARCHIVED
-    if expires_at_ms is not None and expires_at_ms <= now_ms:
+    if row.expires_at_ms is not None and row.expires_at_ms <= now_ms:
         return Status.EXPIRED
-    if ended_at_ms is not None:
+    if row.ended_at_ms is not None:
         return Status.ENDED
     return Status.INTERRUPTED
 
@@ -98,48 +149,39 @@ def _decode_meta(raw: Any) -> dict[str, Any]:
 
 
 def to_session(row: SessionRow, now_ms: int) -> Session:
-    """A ``Session`` value from a row selected with ``SELECT_SESSION``."""
-    labels = tuple(sorted(row[17].split("\x1f"))) if row[17] else ()
+    """A ``Session`` value from a :class:`SessionRow`."""
     return Session(
-        ulid=row[1],
-        parent_ulid=row[2],
-        fork_seq=row[3],
-        started_at_ms=row[4],
-        ended_at_ms=row[5],
-        last_seq=row[6],
-        last_event_at_ms=row[7],
-        cli_version=row[8],
-        engine_base_url=row[9],
-        cwd=row[10],
-        meta=_decode_meta(row[11]),
-        labels=labels,
+        ulid=row.ulid,
+        parent_ulid=row.parent_ulid,
+        fork_seq=row.fork_seq,
+        started_at_ms=row.started_at_ms,
+        ended_at_ms=row.ended_at_ms,
+        last_seq=row.last_seq,
+        last_event_at_ms=row.last_event_at_ms,
+        cli_version=row.cli_version,
+        engine_base_url=row.engine_base_url,
+        cwd=row.cwd,
+        meta=_decode_meta(row.meta),
+        labels=tuple(sorted(row.labels.split("\x1f"))) if row.labels else (),
         status=compute_status(row, now_ms),
-        archived_at_ms=row[15],
-        expires_at_ms=row[16],
-        writer_pid=row[13],
-        writer_host=row[12],
+        archived_at_ms=row.archived_at_ms,
+        expires_at_ms=row.expires_at_ms,
+        writer_pid=row.writer_pid,
+        writer_host=row.writer_host,
     )
 
 
-_BLOB_TEXT = (
-    "CAST(s.cli_version AS BLOB), CAST(s.engine_base_url AS BLOB), "
-    "CAST(s.cwd AS BLOB), CAST(s.meta AS BLOB)"
-)
-
-
-_LABELS = "group_concat(substr(m.key, 15), char(31))"
-
-
-def _fetch(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[SessionRow]:
-    blob_sql = sql.replace(
-        "s.cli_version, s.engine_base_url, s.cwd, s.meta", _BLOB_TEXT, 1
-    ).replace(_LABELS, f"CAST({_LABELS} AS BLOB)", 1)
-    return fetch_all(conn, sql, params, blob_sql=blob_sql)
+def _fetch(conn: apsw.Connection, tail_sql: str, params: Sequence[Any]) -> list[SessionRow]:
+    """Session rows of ``SELECT_SESSION_SQL`` followed by ``tail_sql`` (WHERE, ORDER BY)."""
+    rows = fetch_all(
+        conn, SELECT_SESSION_SQL + tail_sql, params, blob_sql=_SELECT_SESSION_BLOB_SQL + tail_sql
+    )
+    return list(map(SessionRow._make, rows))
 
 
 def row_by_ulid(conn: apsw.Connection, ulid: str) -> SessionRow | None:
     """The row of the session with this exact ulid, or None."""
-    rows = _fetch(conn, f"{SELECT_SESSION} WHERE s.ulid = ?", (ulid,))
+    rows = _fetch(conn, " WHERE s.ulid = ?", (ulid,))
     return rows[0] if rows else None
 
 
@@ -211,7 +253,7 @@ def list_rows(
         params += [before[0], before[0], before[1]]
     if not include_archived:
         where.append("s.archived_at_ms IS NULL")
-    sql = SELECT_SESSION
+    sql = ""
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY s.started_at_ms DESC, s.id DESC"
@@ -227,7 +269,7 @@ def latest_row(conn: apsw.Connection, cwd: str) -> SessionRow | None:
     while True:
         rows = _fetch(
             conn,
-            f"{SELECT_SESSION} WHERE s.cwd = ? AND s.archived_at_ms IS NULL "
+            " WHERE s.cwd = ? AND s.archived_at_ms IS NULL "
             "ORDER BY s.started_at_ms DESC, s.id DESC LIMIT 1",
             (path,),
         )

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import apsw
 
 from . import _schema
+from ._busy import wait_when_busy
 from ._files import create_private_file, immutable_uri, not_utf8
 from ._group_commit import GroupCommit
 from ._sql import fetch_all
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
     "DEFAULT_MAX_EVENT_BYTES",
-    "NOT_ARCHIVED",
+    "NOT_ARCHIVED_SQL",
     "REPLAY_PAGE",
     "Clock",
     "EventItem",
@@ -62,7 +63,7 @@ SessionRef = str | Session
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 REPLAY_PAGE = 2_000
-NOT_ARCHIVED = "s.archived_at_ms IS NULL"
+NOT_ARCHIVED_SQL = "s.archived_at_ms IS NULL"
 
 
 def _system_clock() -> int:
@@ -282,7 +283,7 @@ class StoreCore:
                 if vfs
                 else apsw.Connection(name, flags=flags)
             )
-            conn.setbusytimeout(busy_timeout_ms)
+            wait_when_busy(conn, busy_timeout_ms)
             configured = not _schema.is_current(conn)
             if configured:
                 # New, older or foreign file: check it, configure and migrate now.

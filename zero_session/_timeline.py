@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._events import TIMELINE_CHAIN
+from ._events import TIMELINE_CHAIN_SQL
 from ._sql import fetch_all
 from .errors import InvalidInput
 from .models import Event
@@ -71,7 +71,7 @@ class TimelineWindow:
 
 
 # The segments of a timeline: (session id, ulid, lo, hi] in timeline order.
-_CHAIN_SQL = TIMELINE_CHAIN + "SELECT id, ulid, lo, hi FROM chain ORDER BY lo"
+_CHAIN_SQL = TIMELINE_CHAIN_SQL + "SELECT id, ulid, lo, hi FROM chain ORDER BY lo"
 _POSITION_SQL = "SELECT id, fork_seq, last_seq FROM sessions WHERE ulid = ?"
 _DATA = (
     "CASE WHEN data IS NULL OR json_valid(data) THEN data "

@@ -56,23 +56,23 @@ class SessionNode:
     first_prompt: str | None
 
 
-_FORKS_SQL = f"{_sessions.SELECT_SESSION} WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
+_FORKS_SQL = f"{_sessions.SELECT_SESSION_SQL} WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
 _SUBTREE_SQL = f"""
 WITH RECURSIVE subtree(id) AS (
     SELECT id FROM sessions WHERE ulid = ?
     UNION
     SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
 )
-{_sessions.SELECT_SESSION} JOIN subtree AS t ON t.id = s.id
+{_sessions.SELECT_SESSION_SQL} JOIN subtree AS t ON t.id = s.id
 """
 # Roots newest first along sessions_newest_first: sessions without a parent, or whose
 # parent is archived (and so left out of a listing without archived sessions).
 _ROOTS_SQL = (
-    f"{_sessions.SELECT_SESSION} WHERE s.parent_id IS NULL "
+    f"{_sessions.SELECT_SESSION_SQL} WHERE s.parent_id IS NULL "
     "ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
 )
 _VISIBLE_ROOTS_SQL = (
-    f"{_sessions.SELECT_SESSION} WHERE s.archived_at_ms IS NULL "
+    f"{_sessions.SELECT_SESSION_SQL} WHERE s.archived_at_ms IS NULL "
     "AND (s.parent_id IS NULL OR p.archived_at_ms IS NOT NULL) "
     "ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
 )
@@ -82,7 +82,7 @@ WITH RECURSIVE below(id) AS (
     UNION
     SELECT s.id FROM sessions AS s JOIN below AS b ON s.parent_id = b.id
 )
-{_sessions.SELECT_SESSION} JOIN below AS b ON b.id = s.id
+{_sessions.SELECT_SESSION_SQL} JOIN below AS b ON b.id = s.id
 """
 _FIRST_PROMPT = f"""
 (SELECT substr(e.text, 1, {FIRST_PROMPT_CHARS}) FROM events AS e
@@ -99,7 +99,7 @@ def fork_sessions(store: StoreCore, ulid: str) -> list[Session]:
     """The direct forks of the session, oldest first.  Raises SessionNotFound."""
     with store._reading() as conn:
         parent = _sessions.require_row(conn, ulid)
-        rows = _sessions._fetch(conn, _FORKS_SQL, (parent[0],))
+        rows = _sessions._fetch(conn, _FORKS_SQL, (parent.id,))
     now = store._now()
     return [_sessions.to_session(row, now) for row in rows]
 
@@ -112,45 +112,45 @@ def _first_prompts(conn: apsw.Connection, where: str, params: Sequence[Any]) -> 
 
 
 def _arrange(
-    rows: list[Any], prompts: dict[int, str], now_ms: int, root: str | None = None
+    rows: list[_sessions.SessionRow], prompts: dict[int, str], now_ms: int, root: str | None = None
 ) -> list[SessionNode]:
     """Rows as a depth-first forest: roots newest first, forks under their parent.
 
     ``root`` is a root whatever its parent; a session in a parent loop (only in a
     tampered file) reaches no root and is left out.
     """
-    newest_first = sorted(rows, key=lambda row: (row[4], row[0]), reverse=True)
-    present = {row[1] for row in rows}
-    children: dict[str, list[Any]] = {}
-    roots: list[Any] = []
+    newest_first = sorted(rows, key=lambda row: (row.started_at_ms, row.id), reverse=True)
+    present = {row.ulid for row in rows}
+    children: dict[str, list[_sessions.SessionRow]] = {}
+    roots: list[_sessions.SessionRow] = []
     for row in newest_first:
-        parent = row[2]
-        if parent is not None and parent in present and row[1] != root:
+        parent = row.parent_ulid
+        if parent is not None and parent in present and row.ulid != root:
             children.setdefault(parent, []).append(row)
         else:
             roots.append(row)
     nodes: list[SessionNode] = []
-    stack: list[tuple[Any, int]] = [(row, 0) for row in reversed(roots)]
+    stack: list[tuple[_sessions.SessionRow, int]] = [(row, 0) for row in reversed(roots)]
     while stack:
         row, depth = stack.pop()
         session = _sessions.to_session(row, now_ms)
-        nodes.append(SessionNode(session, depth, prompts.get(row[0])))
-        stack += [(child, depth + 1) for child in reversed(children.get(row[1], ()))]
+        nodes.append(SessionNode(session, depth, prompts.get(row.id)))
+        stack += [(child, depth + 1) for child in reversed(children.get(row.ulid, ()))]
     return nodes
 
 
 def _newest_trees(
     conn: apsw.Connection, limit: int, include_archived: bool
-) -> tuple[list[Any], dict[int, str]]:
+) -> tuple[list[_sessions.SessionRow], dict[int, str]]:
     """The rows of the ``limit`` newest roots and of everything below them."""
     sql = _ROOTS_SQL if include_archived else _VISIBLE_ROOTS_SQL
     roots = _sessions._fetch(conn, sql, (limit,))
-    ids = "[" + ",".join(str(row[0]) for row in roots) + "]"
+    ids = "[" + ",".join(str(row.id) for row in roots) + "]"
     below = _sessions._fetch(conn, _BELOW_SQL, (ids,))
     if not include_archived:
-        below = [row for row in below if row[15] is None]
+        below = [row for row in below if row.archived_at_ms is None]
     rows = roots + below
-    every = "[" + ",".join(str(row[0]) for row in rows) + "]"
+    every = "[" + ",".join(str(row.id) for row in rows) + "]"
     prompts = _first_prompts(conn, _BY_IDS, (every,))
     return rows, prompts
 
@@ -170,13 +170,13 @@ def session_tree(
             rows, prompts = _newest_trees(conn, limit, include_archived)
         elif ulid is None:
             where = "" if include_archived else " WHERE s.archived_at_ms IS NULL"
-            rows = _sessions._fetch(conn, _sessions.SELECT_SESSION + where, ())
+            rows = _sessions._fetch(conn, _sessions.SELECT_SESSION_SQL + where, ())
             prompts = _first_prompts(conn, where, ())
         else:
             _sessions.require_row(conn, ulid)
             rows = _sessions._fetch(conn, _SUBTREE_SQL, (ulid,))
             if not include_archived:
-                rows = [row for row in rows if row[1] == ulid or row[15] is None]
-            ids = "[" + ",".join(str(row[0]) for row in rows) + "]"
+                rows = [row for row in rows if row.ulid == ulid or row.archived_at_ms is None]
+            ids = "[" + ",".join(str(row.id) for row in rows) + "]"
             prompts = _first_prompts(conn, _BY_IDS, (ids,))
     return _arrange(rows, prompts, store._now(), ulid)

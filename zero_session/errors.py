@@ -18,6 +18,7 @@ import apsw
 
 __all__ = [
     "AmbiguousSession",
+    "DiskFull",
     "ForeignSession",
     "HasForks",
     "InvalidInput",

@@ -76,7 +76,12 @@ def _ask(out: Output, sessions: Sequence[Session], question: str) -> None:
         )
     if len(sessions) > _PREVIEW:
         out.note(f"  … and {len(sessions) - _PREVIEW:,} more")
-    if not click.confirm(question, default=False, err=True):
+    try:
+        agreed = click.confirm(question, default=False, err=True)
+    except click.exceptions.Abort:  # Ctrl-D (or Ctrl-C) at the question: a "no"
+        click.echo(err=True)
+        agreed = False
+    if not agreed:
         raise UserError("nothing was removed")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .._documents import milestone_doc, session_doc
-from ..errors import SessionNotFound
+from ..errors import LabelTaken, SessionNotFound
 from ..models import Session, Status
 from ..store import Store
 from ._output import Cell, Column, Output, compact_json, local_time
@@ -227,13 +227,20 @@ def find_command(state: State, needle: str) -> None:
 @click.command("label")
 @click.argument("needle")
 @click.argument("name")
+@click.option("--move", is_flag=True, help="Move NAME here if another session has it.")
 @json_option
 @click.pass_obj
-def label_command(state: State, needle: str, name: str) -> None:
-    """Give the session NEEDLE the label NAME (moving it from another session)."""
+def label_command(state: State, needle: str, name: str, move: bool) -> None:
+    """Give the session NEEDLE the label NAME (refused if another session has it,
+    unless --move)."""
     with state.open(write=True) as store:
         session = store.find(needle)
-        store.label(session, name)
+        try:
+            store.label(session, name, move=move)
+        except LabelTaken as exc:
+            raise UserError(
+                f"label {name!r} already names session {exc.ulid}; use --move to move it"
+            ) from exc
     if state.out.json:
         state.out.document({"label": name, "ulid": session.ulid})
     else:

@@ -25,6 +25,7 @@ from .._documents import share_doc
 from ..errors import (
     AmbiguousSession,
     InvalidInput,
+    LabelTaken,
     SessionBusy,
     SessionEnded,
     SessionNotFound,
@@ -44,6 +45,9 @@ __all__ = [
 
 REPLAY_LIMIT = 1_000
 """``/replay`` shows at most this many events (the newest), and says how many it left out."""
+
+COMMAND_FLUSH_TIMEOUT_S = 1.0
+"""How long a command waits for the recorder's queue to be written before it reads."""
 
 
 class LineKind(enum.StrEnum):
@@ -100,8 +104,8 @@ _HELP = (
     ("/resume <ulid|prefix|label>", "continue an earlier session; writes go there"),
     ("/replay [<ulid|prefix|label>]", "show a session's timeline (default: this one)"),
     ("/fork", "branch this session; writes go to the new child"),
-    ("/save <label>", "name this session so /resume <label> finds it"),
-    ("/label [<label> [<session>]]", "list labels, or label a session (default: this one)"),
+    ("/save <label> [--move]", "name this session so /resume <label> finds it"),
+    ("/label [<label> [<session>]] [--move]", "list labels, or label a session"),
     ("/share [<ulid|prefix|label>]", "the session and its timeline as JSON"),
     ("/help", "this list"),
 )
@@ -113,6 +117,16 @@ def _info(text: str) -> OutputLine:
 
 def _error(text: str) -> OutputLine:
     return OutputLine(LineKind.ERROR, text)
+
+
+def _take_flag(args: list[str], flag: str) -> tuple[bool, list[str]]:
+    """Whether ``flag`` is among ``args``, and the arguments without it."""
+    rest = [arg for arg in args if arg != flag]
+    return len(rest) != len(args), rest
+
+
+def _label_taken(exc: LabelTaken, retry: str) -> OutputLine:
+    return _error(f"label '{exc.name}' already names session {exc.ulid}; use {retry} to move it")
 
 
 def error_line(exc: Exception) -> OutputLine:
@@ -161,6 +175,9 @@ class SessionCommands:
         handler = _COMMANDS.get(name)
         if handler is None:
             return [_error(f"unknown command '/{name}'. Try /help.")]
+        # What the program recorded should show: let the writer catch up first, for a
+        # moment only (a store locked by another process must not hang the command).
+        self._rec.flush(timeout=COMMAND_FLUSH_TIMEOUT_S)
         try:
             return handler(self, args)
         except Exception as exc:  # a TUI must survive store failures and our bugs too
@@ -234,10 +251,14 @@ class SessionCommands:
         return [_info(f"forked {parent} at seq {child.fork_seq}; now writing session {child.ulid}")]
 
     def _save(self, args: list[str]) -> list[OutputLine]:
+        move, args = _take_flag(args, "--move")
         if len(args) != 1:
-            return [_error("usage: /save <label>  (a name without spaces)")]
+            return [_error("usage: /save <label> [--move]  (a name without spaces)")]
         session = self._target([])
-        self._rec.store.label(session.ulid, args[0])
+        try:
+            self._rec.store.label(session.ulid, args[0], move=move)
+        except LabelTaken as exc:
+            return [_label_taken(exc, f"/save {args[0]} --move")]
         return [_info(f"saved session {session.ulid} as '{args[0]}'")]
 
     def _label(self, args: list[str]) -> list[OutputLine]:
@@ -247,10 +268,14 @@ class SessionCommands:
                 return [_info("no labels yet; /save <label> names this session")]
             width = max(len(name) for name in labels)
             return [OutputLine(LineKind.ROW, f"{n:<{width}}  {u}") for n, u in labels.items()]
-        if len(args) > 2:
-            return [_error("usage: /label [<label> [<ulid|prefix|label>]]")]
+        move, args = _take_flag(args, "--move")
+        if not args or len(args) > 2:
+            return [_error("usage: /label [<label> [<ulid|prefix|label>]] [--move]")]
         session = self._target(args[1:])
-        self._rec.store.label(session.ulid, args[0])
+        try:
+            self._rec.store.label(session.ulid, args[0], move=move)
+        except LabelTaken as exc:
+            return [_label_taken(exc, " ".join(["/label", *args, "--move"]))]
         return [_info(f"labelled session {session.ulid} '{args[0]}'")]
 
     def _share(self, args: list[str]) -> list[OutputLine]:
