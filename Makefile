@@ -15,9 +15,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,cli,shell,agents,browse]'
 	touch $(STAMP)
 
-## run: the main job, `zero-session shell` (interactive) on the default database
+## run: the main job, `zero-session shell --new` (interactive): a fresh session on the default database
 run: $(STAMP)
-	$(BIN)/zero-session shell
+	$(BIN)/zero-session shell --new
 
 ## demo: the non-interactive tour, `zero-session demo`
 demo: $(STAMP)

@@ -31,7 +31,18 @@ from _peers import available
 import zero_session
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("writes", "reads", "agents", "open", "process", "threads", "triggers", "scaling")
+SECTIONS = (
+    "writes",
+    "reads",
+    "sessions",
+    "agents",
+    "open",
+    "process",
+    "threads",
+    "concurrent",
+    "triggers",
+    "scaling",
+)
 
 
 def _meta(cfg: w.Config, missing: dict[str, str]) -> dict[str, Any]:
@@ -82,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     triggers: list[w.Result] = []
     agents: list[w.Result] = []
     scales: list[_scaling.Scale] = []
+    concurrent: list[w.Result] = []
     try:
         if "writes" in sections:
             for durability in ("full", "normal"):
@@ -103,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
                 results += _step(
                     f"fork, {durability}", lambda d=durability: w.fork(cfg, fork_path, fork_ulid, d)
                 )
+        if "sessions" in sections:
+            results += _step(
+                "lookups against the number of sessions", lambda: w.session_scaling(cfg, work)
+            )
         if "agents" in sections and "openai-agents" in peer_names:
             for durability in ("full", "normal"):
                 agents += _step(
@@ -120,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
             results += _step("zero-session list", lambda: w.cli_list(cfg, list_file))
         if "threads" in sections:
             threads = _step("group commit", lambda: w.group_commit(cfg, work))
+        if "concurrent" in sections:
+            concurrent = _step("concurrent session creation", lambda: w.concurrent(cfg, work))
         if "triggers" in sections:
             triggers = _step("trigger cost", lambda: w.trigger_cost(cfg, work))
         if "scaling" in sections:
@@ -145,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     if threads:
         print("\ngroup commit: durable appends (durability=full) from threads sharing one Store")
         print(_report.group_commit_table(threads))
+    if concurrent:
+        print("\nconcurrent session creation (benchmarks/bench_concurrent.py)")
+        print(concurrent[0].extra["description"])
     if triggers:
         print("\ncost of the append-only triggers (raw apsw, durability=normal)")
         print(_report.trigger_table(triggers))
@@ -156,7 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kind = "quick" if cfg.quick else "full"
     json_path = args.out / f"bench-{kind}-{stamp}.json"
-    _report.write_json(json_path, _meta(cfg, missing), results + agents + triggers, scales, threads)
+    _report.write_json(
+        json_path, _meta(cfg, missing), results + agents + triggers + concurrent, scales, threads
+    )
     shutil.copyfile(json_path, args.out / f"latest-{kind}.json")
     print(f"\nJSON: {json_path}")
     if scales:

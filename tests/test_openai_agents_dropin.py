@@ -288,3 +288,29 @@ def test_a_file_that_is_not_a_store_is_refused_and_left_alone(tmp_path: Path) ->
     assert type(refused.value).__module__ == "zero_session.errors"
     assert path.read_text() == "not a database\n" * 100
     assert not _shared_stores._open
+
+
+def test_a_cancelled_write_is_waited_for_before_the_cancellation_propagates(
+    store: Store,
+) -> None:
+    """As the SDK's sessions do: once ``CancelledError`` reaches the caller, the write
+    has finished, so the caller knows its outcome (here: written) and never retries it."""
+    session = ZeroAgentsSession("cancelled", store)
+
+    async def main() -> None:
+        await session.add_items([_msg("user", "one")])
+        ulid = await session.ulid()
+        session._lock.acquire()  # the worker waits here, its write not begun
+        try:
+            write = asyncio.create_task(session.add_items([_msg("user", "two")]))
+            await asyncio.sleep(0)  # the write is handed to its worker thread
+            write.cancel()
+            await asyncio.sleep(0)
+            write.cancel()
+        finally:
+            session._lock.release()
+        with pytest.raises(asyncio.CancelledError):
+            await write
+        assert [e.text for e in store.replay(ulid)] == ["user: one", "user: two"]
+
+    asyncio.run(main())

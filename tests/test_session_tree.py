@@ -33,13 +33,12 @@ def test_forks_are_the_direct_children_oldest_first(open_store: Callable[..., St
 
 
 def test_forks_is_one_index_lookup(store: Store) -> None:
-    from zero_session import _tree
+    from zero_session import _sessions, _tree
 
     conn = store._conn
     assert conn is not None
-    plan = " ".join(
-        str(row[-1]) for row in conn.execute("EXPLAIN QUERY PLAN " + _tree._FORKS_SQL, (1,))
-    )
+    sql = "EXPLAIN QUERY PLAN " + _sessions.SELECT_SESSION_SQL + _tree._FORKS_SQL
+    plan = " ".join(str(row[-1]) for row in conn.execute(sql, (1,)))
     assert "USING INDEX sessions_by_parent" in plan, plan
     assert "SCAN s " not in plan + " ", plan
 

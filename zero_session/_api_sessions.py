@@ -79,7 +79,9 @@ class SessionMethods(StoreCore):
             if exclusive:
                 holder = _scopes.live_holder(conn, scope=scope, cwd=directory, now_ms=now)
                 if holder is not None:
-                    raise SessionActive(scope or directory, holder[1], holder[13], holder[12])
+                    raise SessionActive(
+                        scope or directory, holder.ulid, holder.writer_pid, holder.writer_host
+                    )
             expires = now + ttl_ms if ttl_ms is not None else None
             _sessions.insert_session(
                 conn,

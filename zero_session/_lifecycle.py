@@ -25,8 +25,9 @@ Rules, each enforced here and tested:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
+from typing import Any, NamedTuple
 
 import apsw
 import attrs
@@ -95,21 +96,39 @@ def set_archived(conn: apsw.Connection, ulid: str, at_ms: int | None) -> None:
         raise SessionNotFound(ulid)
 
 
-# Columns read to decide what may go: id, ulid, parent_id, own events, end, writer.
+class Facts(NamedTuple):
+    """What is read of a session to decide whether it may go."""
+
+    id: int
+    ulid: str
+    parent_id: int | None
+    own_events: int
+    ended_at_ms: int | None
+    writer_host: str | None
+    writer_pid: int | None
+    writer_token: str | None
+
+
+# The SQL of each Facts field, in order (alias s).
 _FACTS_SQL = (
     "s.id, s.ulid, s.parent_id, s.last_seq - s.fork_seq, s.ended_at_ms, "
     "s.writer_host, s.writer_pid, s.writer_token"
 )
-Facts = tuple[int, str, int | None, int, int | None, str | None, int | None, str | None]
+
+
+def _fetch_facts(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[Facts]:
+    return list(map(Facts._make, fetch_all(conn, sql, params)))
 
 
 def _is_live(facts: Facts) -> bool:
-    return facts[4] is None and _liveness.is_alive(facts[5], facts[6], facts[7])
+    return facts.ended_at_ms is None and _liveness.is_alive(
+        facts.writer_host, facts.writer_pid, facts.writer_token
+    )
 
 
 def _is_mine(facts: Facts) -> bool:
     me = _liveness.current_writer()
-    return (facts[5], facts[6]) == (me.host, me.pid)
+    return (facts.writer_host, facts.writer_pid) == (me.host, me.pid)
 
 
 def _event_bytes(conn: apsw.Connection, session_ids: Iterable[int]) -> int:
@@ -135,8 +154,8 @@ def purge(conn: apsw.Connection, doomed: Sequence[Facts]) -> tuple[int, int]:
     n_events = 0
     n_bytes = 0
     indexed = _search.has_index(conn)  # no search yet: no search entries to remove
-    for facts in sorted(doomed, key=lambda f: f[0], reverse=True):
-        session_id, ulid = facts[0], facts[1]
+    for facts in sorted(doomed, key=lambda f: f.id, reverse=True):
+        session_id, ulid = facts.id, facts.ulid
         n_bytes += _event_bytes(conn, (session_id,))
         conn.execute("INSERT INTO purging_sessions (session_id) VALUES (?)", (session_id,))
         if indexed:
@@ -153,6 +172,17 @@ def purge(conn: apsw.Connection, doomed: Sequence[Facts]) -> tuple[int, int]:
     return n_events, n_bytes
 
 
+# A session and its subtree of forks, along the sessions_by_parent index; CROSS JOIN keeps
+# the tree as the outer loop (a plain JOIN let SQLite scan every session for rowid order).
+SUBTREE_FACTS_SQL = (
+    "WITH RECURSIVE tree(id) AS ("
+    " SELECT id FROM sessions WHERE ulid = ?"
+    " UNION ALL SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
+    f" SELECT {_FACTS_SQL} FROM tree CROSS JOIN sessions AS s ON s.id = tree.id"
+    " ORDER BY s.id"
+)
+
+
 def delete_tree(
     conn: apsw.Connection, ulid: str, *, cascade: bool, force: bool
 ) -> tuple[list[Facts], int, int]:
@@ -162,24 +192,17 @@ def delete_tree(
     SessionNotFound, HasForks (forks exist and not ``cascade``), SessionBusy (another
     live process writes one of them and not ``force``).
     """
-    tree: list[Facts] = fetch_all(
-        conn,
-        "WITH RECURSIVE tree(id) AS ("
-        " SELECT id FROM sessions WHERE ulid = ?"
-        " UNION ALL SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
-        f" SELECT {_FACTS_SQL} FROM tree JOIN sessions AS s ON s.id = tree.id ORDER BY s.id",
-        (ulid,),
-    )
+    tree = _fetch_facts(conn, SUBTREE_FACTS_SQL, (ulid,))
     if not tree:
         raise SessionNotFound(ulid)
     root = tree[0]
-    children = [f[1] for f in tree if f[2] == root[0]]
+    children = [f.ulid for f in tree if f.parent_id == root.id]
     if children and not cascade:
         raise HasForks(ulid, children)
     if not force:
         for facts in tree:
             if _is_live(facts) and not _is_mine(facts):
-                raise SessionBusy(facts[1], facts[6], facts[5])
+                raise SessionBusy(facts.ulid, facts.writer_pid, facts.writer_host)
     n_events, n_bytes = purge(conn, tree)
     return tree, n_events, n_bytes
 
@@ -231,9 +254,11 @@ def plan_prune(
     keep_labeled: bool,
     keep_archived: bool,
     now_ms: int,
+    only: Collection[str] | None = None,
 ) -> PrunePlan:
-    """Decide what a prune removes: candidates minus live sessions minus every ancestor
-    of a session that stays.  Raises InvalidInput for a negative ``older_than``."""
+    """Decide what a prune removes: candidates (among the ulids ``only``, when given)
+    minus live sessions minus every ancestor of a session that stays.  Raises
+    InvalidInput for a negative ``older_than``."""
     if older_than is not None:
         if not isinstance(older_than, timedelta):
             raise TypeError(f"older_than must be a timedelta, not {type(older_than).__name__}")
@@ -247,9 +272,9 @@ def plan_prune(
         now_ms=now_ms,
     )
     candidates: dict[int, Facts] = {
-        f[0]: f
-        for f in fetch_all(conn, f"SELECT {_FACTS_SQL} FROM sessions AS s WHERE {where}", params)
-        if not _is_live(f)
+        f.id: f
+        for f in _fetch_facts(conn, f"SELECT {_FACTS_SQL} FROM sessions AS s WHERE {where}", params)
+        if not _is_live(f) and (only is None or f.ulid in only)
     }
     if candidates:
         parent_of: dict[int, int] = dict(
@@ -262,7 +287,7 @@ def plan_prune(
             parent = parent_of.get(child)
             while parent is not None and candidates.pop(parent, None) is not None:
                 parent = parent_of.get(parent)
-    doomed = sorted(candidates.values(), key=lambda f: f[0], reverse=True)
+    doomed = sorted(candidates.values(), key=lambda f: f.id, reverse=True)
     return PrunePlan(tuple(doomed), where, tuple(params))
 
 
@@ -274,18 +299,18 @@ def prune_step(
 
     Returns (the sessions removed, events removed, their bytes).
     """
-    ids = [f[0] for f in chunk]
+    ids = [f.id for f in chunk]
     marks = ", ".join("?" for _ in ids)
-    still = fetch_all(
+    still = _fetch_facts(
         conn,
         f"SELECT {_FACTS_SQL} FROM sessions AS s WHERE s.id IN ({marks}) AND {plan.where}",
         [*ids, *plan.params],
     )
     removed: list[Facts] = []
     n_events = n_bytes = 0
-    for facts in sorted(still, key=lambda f: f[0], reverse=True):
+    for facts in sorted(still, key=lambda f: f.id, reverse=True):
         has_fork = fetch_all(
-            conn, "SELECT 1 FROM sessions WHERE parent_id = ? LIMIT 1", (facts[0],)
+            conn, "SELECT 1 FROM sessions WHERE parent_id = ? LIMIT 1", (facts.id,)
         )
         if has_fork or _is_live(facts):
             continue
@@ -303,12 +328,12 @@ def chunks(doomed: Sequence[Facts]) -> list[list[Facts]]:
     events = 0
     for facts in doomed:
         if current and (
-            events + facts[3] > PRUNE_CHUNK_EVENTS or len(current) >= _PRUNE_CHUNK_SESSIONS
+            events + facts.own_events > PRUNE_CHUNK_EVENTS or len(current) >= _PRUNE_CHUNK_SESSIONS
         ):
             out.append(current)
             current, events = [], 0
         current.append(facts)
-        events += facts[3]
+        events += facts.own_events
     if current:
         out.append(current)
     return out
@@ -317,9 +342,9 @@ def chunks(doomed: Sequence[Facts]) -> list[list[Facts]]:
 def dry_run_report(conn: apsw.Connection, plan: PrunePlan) -> PruneReport:
     """The report of a prune that removes nothing."""
     return PruneReport(
-        sessions=tuple(f[1] for f in plan.doomed),
-        n_events=sum(f[3] for f in plan.doomed),
-        event_bytes=_event_bytes(conn, (f[0] for f in plan.doomed)),
+        sessions=tuple(f.ulid for f in plan.doomed),
+        n_events=sum(f.own_events for f in plan.doomed),
+        event_bytes=_event_bytes(conn, (f.id for f in plan.doomed)),
         bytes_reclaimed=0,
         dry_run=True,
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import apsw
 
-from ._sessions import SELECT_SESSION_SQL, SessionRow, _fetch, compute_status
+from ._sessions import SessionRow, _fetch, compute_status
 from .errors import InvalidInput
 from .models import Status
 
@@ -26,13 +26,14 @@ SCOPE_PREFIX = "session.scope."
 _SCOPE_UPPER = SCOPE_PREFIX[:-1] + "/"  # the first key after every 'session.scope.*'
 MAX_SCOPE = 512
 
+# Tails of the session query (``_sessions._fetch`` puts its SELECT in front).
 _HOLDERS_OF_KEY_SQL = (
-    f"{SELECT_SESSION_SQL} WHERE s.ended_at_ms IS NULL AND s.ulid IN "
+    " WHERE s.ended_at_ms IS NULL AND s.ulid IN "
     f"(SELECT substr(m.key, {len(SCOPE_PREFIX) + 1}) FROM milestones AS m "
     "WHERE m.value = ? AND m.key >= ? AND m.key < ?)"
 )
 _HOLDERS_OF_CWD_SQL = (
-    f"{SELECT_SESSION_SQL} WHERE s.cwd = ? AND s.ended_at_ms IS NULL AND NOT EXISTS "
+    " WHERE s.cwd = ? AND s.ended_at_ms IS NULL AND NOT EXISTS "
     "(SELECT 1 FROM milestones AS k WHERE k.key = ? || s.ulid)"
 )
 

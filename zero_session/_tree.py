@@ -56,14 +56,16 @@ class SessionNode:
     first_prompt: str | None
 
 
-_FORKS_SQL = f"{_sessions.SELECT_SESSION_SQL} WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
-_SUBTREE_SQL = f"""
-WITH RECURSIVE subtree(id) AS (
-    SELECT id FROM sessions WHERE ulid = ?
-    UNION
-    SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
+_FORKS_SQL = " WHERE s.parent_id = ? ORDER BY s.started_at_ms, s.id"
+_SUBTREE_SQL = """
+ WHERE s.id IN (
+    WITH RECURSIVE subtree(id) AS (
+        SELECT id FROM sessions WHERE ulid = ?
+        UNION
+        SELECT s.id FROM sessions AS s JOIN subtree AS t ON s.parent_id = t.id
+    )
+    SELECT id FROM subtree
 )
-{_sessions.SELECT_SESSION_SQL} JOIN subtree AS t ON t.id = s.id
 """
 # Roots newest first along sessions_newest_first: sessions without a parent, or whose
 # parent is archived (and so left out of a listing without archived sessions).
@@ -170,7 +172,7 @@ def session_tree(
             rows, prompts = _newest_trees(conn, limit, include_archived)
         elif ulid is None:
             where = "" if include_archived else " WHERE s.archived_at_ms IS NULL"
-            rows = _sessions._fetch(conn, _sessions.SELECT_SESSION_SQL + where, ())
+            rows = _sessions._fetch(conn, where, ())
             prompts = _first_prompts(conn, where, ())
         else:
             _sessions.require_row(conn, ulid)

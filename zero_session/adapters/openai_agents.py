@@ -91,6 +91,22 @@ def _in_thread(work: Callable[..., T], *args: Any) -> asyncio.Future[T]:
     return asyncio.get_running_loop().run_in_executor(None, work, *args)
 
 
+async def _outcome(work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` in the executor, awaited to its outcome even when the caller is
+    cancelled meanwhile: a write that started is waited for (committed or not) before
+    the cancellation propagates, so a cancelled ``add_items`` never leaves the caller
+    unsure whether the items were written and retrying them twice.  As the SDK's own
+    sessions do for their writes."""
+    pending = _in_thread(work, *args)
+    try:
+        return await asyncio.shield(pending)
+    except asyncio.CancelledError:
+        while not pending.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({pending})
+        raise
+
+
 class SessionClosed(ZeroSessionError, RuntimeError):
     """The Agents session was closed (``close()``); every later call raises this.
 
@@ -152,17 +168,17 @@ class ZeroAgentsSession:
         """Append the items, in one transaction.  Raises UnstorableItem, writing none."""
         self._check_open()
         if items:
-            await _in_thread(self._add, list(items))
+            await _outcome(self._add, list(items))
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Retract and return the newest item (None when there is none)."""
         self._check_open()
-        return await _in_thread(self._pop)
+        return await _outcome(self._pop)
 
     async def clear_session(self) -> None:
         """Retract every item so far; the history stays in the log."""
         self._check_open()
-        await _in_thread(self._clear)
+        await _outcome(self._clear)
 
     def close(self) -> None:
         """Record the end of the zero_session session (if this conversation has one; the
@@ -192,7 +208,7 @@ class ZeroAgentsSession:
         """A new conversation ``session_id`` on the same store that starts with this
         one's items (O(1): no item is copied)."""
         self._check_open()
-        await _in_thread(self._fork_into, MILESTONE_PREFIX + session_id)
+        await _outcome(self._fork_into, MILESTONE_PREFIX + session_id)
         return ZeroAgentsSession(
             session_id,
             self._store,

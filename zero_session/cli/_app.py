@@ -71,7 +71,12 @@ for _command in (
 
 
 def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: {' '.join(message.split())}\n")
+    line = " ".join(message.split())
+    if sys.stderr.isatty():  # the message may quote what was typed or stored
+        from .._visible import visible
+
+        line = visible(line)
+    sys.stderr.write(f"{PROG}: {line}\n")
     return 1
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from .._visible import visible
 from ..models import Event
 
 __all__ = ["Cell", "Column", "Output", "local_time", "size_text"]
@@ -85,6 +86,10 @@ def _cell(cell: Cell) -> tuple[str, str | None]:
     return (cell, None) if isinstance(cell, str) else cell
 
 
+def _visible_cell(cell: Cell) -> Cell:
+    return visible(cell) if isinstance(cell, str) else (visible(cell[0]), cell[1])
+
+
 def compact_json(value: Any) -> str:
     """One-line JSON for showing ``data`` beside an event's text."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -101,6 +106,9 @@ class Output:
             and not os.environ.get("NO_COLOR")
             and os.environ.get("TERM", "") != "dumb"
         )
+        # On a terminal, text from the store is shown with its control characters
+        # escaped (see zero_session._visible); pipes and --json get it unchanged.
+        self.escape = stream.isatty()
         self._console: Any = None
 
     # ------------------------------------------------------------------ JSON
@@ -127,6 +135,8 @@ class Output:
 
     def line(self, text: str = "", style: str | None = None) -> None:
         """Print one line of text, styled when colour is on."""
+        if self.escape:
+            text = visible(text)
         if self.colour and style:
             self.console.print(text, style=STYLES.get(style, style), soft_wrap=True)
         else:
@@ -134,10 +144,12 @@ class Output:
 
     def note(self, text: str) -> None:
         """A remark for people on standard error (never part of the data)."""
-        sys.stderr.write(text + "\n")
+        sys.stderr.write((visible(text) if sys.stderr.isatty() else text) + "\n")
 
     def table(self, columns: Sequence[Column], rows: Sequence[Sequence[Cell]]) -> None:
         """Print rows under column headers, aligned; long cells are truncated."""
+        if self.escape:
+            rows = [[_visible_cell(cell) for cell in row] for row in rows]
         if self.colour:
             self._rich_table(columns, rows)
             return
@@ -185,7 +197,7 @@ class Output:
         """Print ``name  value`` lines with the values aligned (one record)."""
         width = max((len(name) for name, _ in pairs), default=0)
         for name, cell in pairs:
-            text, style = _cell(cell)
+            text, style = _cell(_visible_cell(cell) if self.escape else cell)
             if self.colour:
                 from rich.text import Text
 
@@ -201,8 +213,11 @@ class Output:
         head = f"{event.seq:>6}  {local_time(event.at_ms)}  "
         kind = f"{event.kind:<11}"
         indent = "\n" + " " * (len(head) + len(kind) + 2)
-        body = event.text.replace("\n", indent)
+        text = visible(event.text) if self.escape else event.text
+        body = text.replace("\n", indent)
         data = f"  {compact_json(event.data)}" if event.data is not None else ""
+        if self.escape:
+            kind, data = visible(kind), visible(data)
         if self.colour:
             from rich.text import Text
 

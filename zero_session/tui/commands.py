@@ -13,11 +13,14 @@ failed), ``json`` (a JSON document, from ``/share``).  Times are shown in UTC, l
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
+import os
 import shlex
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -34,6 +37,9 @@ from ..errors import (
 from ..models import Event, Session
 from .recorder import Recorder
 
+if TYPE_CHECKING:
+    from ..store import Store
+
 __all__ = [
     "LineKind",
     "OutputLine",
@@ -45,6 +51,9 @@ __all__ = [
 
 REPLAY_LIMIT = 1_000
 """``/replay`` shows at most this many events (the newest), and says how many it left out."""
+
+SHARE_EVENT_CAP = 200
+"""``/share`` shows the last this many events; ``/share ... --file PATH`` writes them all."""
 
 COMMAND_FLUSH_TIMEOUT_S = 1.0
 """How long a command waits for the recorder's queue to be written before it reads."""
@@ -97,6 +106,23 @@ def event_line(event: Event) -> str:
     return f"{event.seq:>5}  {_utc(event.at_ms)}  {event.kind:<11}  {event.text}"
 
 
+def _write_share_file(store: Store, session: Session, path: str) -> int:
+    """Write the whole share document to ``path`` (replacing it only once complete);
+    the number of events written.  Raises OSError."""
+    document = share_doc(store, session)
+    target = os.path.abspath(os.path.expanduser(path))
+    partial = f"{target}.partial-{os.getpid()}"
+    try:
+        with open(partial, "w", encoding="utf-8") as file:
+            json.dump(document, file, ensure_ascii=False, indent=2)
+            file.write("\n")
+        os.replace(partial, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(partial)
+    return len(document["events"])
+
+
 _Handler = Callable[["SessionCommands", list[str]], list[OutputLine]]
 
 _HELP = (
@@ -106,7 +132,7 @@ _HELP = (
     ("/fork", "branch this session; writes go to the new child"),
     ("/save <label> [--move]", "name this session so /resume <label> finds it"),
     ("/label [<label> [<session>]] [--move]", "list labels, or label a session"),
-    ("/share [<ulid|prefix|label>]", "the session and its timeline as JSON"),
+    ("/share [<ulid|prefix|label>] [--file <path>]", "the session as JSON (all of it: --file)"),
     ("/help", "this list"),
 )
 
@@ -140,6 +166,8 @@ def error_line(exc: Exception) -> OutputLine:
         return _error(str(exc))
     if isinstance(exc, ZeroSessionError):
         return OutputLine(LineKind.ALERT, f"store failure: {exc}")
+    if isinstance(exc, OSError):
+        return _error(f"cannot write {exc.filename or 'the file'}: {exc.strerror or exc}")
     return OutputLine(LineKind.ALERT, f"unexpected {type(exc).__name__}: {exc}")
 
 
@@ -279,11 +307,32 @@ class SessionCommands:
         return [_info(f"labelled session {session.ulid} '{args[0]}'")]
 
     def _share(self, args: list[str]) -> list[OutputLine]:
+        usage = "usage: /share [<ulid|prefix|label>] [--file <path>]"
+        path: str | None = None
+        if "--file" in args:
+            at = args.index("--file")
+            if at + 1 >= len(args):
+                return [_error(usage)]
+            path = args[at + 1]
+            args = args[:at] + args[at + 2 :]
         if len(args) > 1:
-            return [_error("usage: /share [<ulid|prefix|label>]")]
+            return [_error(usage)]
         session = self._target(args)
-        document = share_doc(self._rec.store, session)
-        return [OutputLine(LineKind.JSON, json.dumps(document, ensure_ascii=False, indent=2))]
+        if path is not None:
+            n_events = _write_share_file(self._rec.store, session, path)
+            noun = "event" if n_events == 1 else "events"
+            return [_info(f"wrote session {session.ulid} and {n_events:,} {noun} to {path}")]
+        document = share_doc(self._rec.store, session, tail=SHARE_EVENT_CAP)
+        lines = [OutputLine(LineKind.JSON, json.dumps(document, ensure_ascii=False, indent=2))]
+        if session.last_seq > SHARE_EVENT_CAP:
+            lines.append(
+                OutputLine(
+                    LineKind.WARN,
+                    f"showing the last {SHARE_EVENT_CAP:,} of {session.last_seq:,} events; "
+                    f"/share {session.ulid} --file <path> writes them all",
+                )
+            )
+        return lines
 
     def _help(self, args: list[str]) -> list[OutputLine]:
         width = max(len(usage) for usage, _ in _HELP)

@@ -119,7 +119,7 @@ class Recorder:
         self._lost_since_failure = 0
         self._current: str | None = None
         self._opened: list[str] = []
-        self._pending_resume: tuple[str, bool] | None = None
+        self._pending_open: tuple[str | None, bool] | None = None
         self._last_error: BaseException | None = None
         self._warnings: list[str] = []
         self._closed = False
@@ -129,7 +129,7 @@ class Recorder:
             self._warn(NO_PERSIST_NOTICE)
         self._writer = threading.Thread(target=self._run, name="zero-session-recorder", daemon=True)
         if start_in_background:
-            self._pending_resume = (resume, force) if resume is not None else None
+            self._pending_open = (resume, force)
             self._writer.start()
             with self._state:
                 self._state.notify_all()
@@ -265,7 +265,7 @@ class Recorder:
         while True:
             with self._state:
                 while not self._stopping:
-                    if self._queue or self._pending_resume is not None:
+                    if self._queue or self._pending_open is not None:
                         if self._last_error is None or self._kick:
                             break
                         waited = time.monotonic() - self._failed_at
@@ -284,8 +284,10 @@ class Recorder:
 
     def _write_some_locked(self, notes: list[str]) -> None:
         """One step of writing: the opening start/resume if due, then one batch."""
-        if self._pending_resume is not None:
-            self._resume_in_background_locked(notes)
+        if self._pending_open is not None:
+            self._open_in_background_locked(notes)
+            if self._pending_open is not None:
+                return
         with self._state:
             batch = [self._queue[i] for i in range(min(BATCH_SIZE, len(self._queue)))]
             self._busy = bool(batch)
@@ -297,25 +299,34 @@ class Recorder:
                 self._busy = False
                 self._state.notify_all()
 
-    def _resume_in_background_locked(self, notes: list[str]) -> None:
-        assert self._pending_resume is not None
-        needle, force = self._pending_resume
-        try:
-            self._resume_locked(needle, force)
-        except ZeroSessionError as exc:
-            if _is_transient(exc):
-                self._fail(exc, notes)
+    def _open_in_background_locked(self, notes: list[str]) -> None:
+        """The opening start (or resume) of ``start_in_background``."""
+        assert self._pending_open is not None
+        needle, force = self._pending_open
+        if needle is not None:
+            try:
+                self._resume_locked(needle, force)
+            except ZeroSessionError as exc:
+                if _is_transient(exc):
+                    self._fail(exc, notes)
+                    return
+                self._note(f"could not resume {needle}: {exc}; starting a new session", notes)
+            else:
+                self._opened_in_background()
+                assert self.resumed is not None
+                for warning in self.resumed.warnings:
+                    self._note(warning, notes)
+                self._recovered(notes)
                 return
-            self._note(f"could not resume {needle}: {exc}; starting a new session", notes)
-        else:
-            self._pending_resume = None
-            assert self.resumed is not None
-            for warning in self.resumed.warnings:
-                self._note(warning, notes)
-            self._recovered(notes)
-            return
-        self._pending_resume = None
         self._start_locked(notes)
+        if self._current is not None:
+            self._opened_in_background()
+            self._recovered(notes)
+
+    def _opened_in_background(self) -> None:
+        with self._state:
+            self._pending_open = None
+            self._state.notify_all()
 
     def _write_batch_locked(self, batch: list[Queued], notes: list[str]) -> None:
         """Write ``batch`` (the queue's head) to the current session and dequeue it."""
@@ -439,6 +450,19 @@ class Recorder:
             self._current = ulid
             if ulid not in self._opened:
                 self._opened.append(ulid)
+            self._state.notify_all()
+
+    def wait_until_writing(self, timeout: float | None) -> bool:
+        """Wait until the session is started or resumed (``start_in_background``);
+        whether it is.  Returns early, False, when the store is failing.  Never raises."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._state:
+            while self._current is None or self._pending_open is not None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if self._last_error is not None or (remaining is not None and remaining <= 0):
+                    return False
+                self._state.wait(remaining)
+            return True
 
     def fork(self, *, at_seq: int | None = None) -> Session:
         """Fork the current session (at its last seq by default) and write to the child.
@@ -463,7 +487,7 @@ class Recorder:
         with self._writing:
             if self._closed:
                 raise StoreClosed("the recorder is closed")
-            if self._current is not None:
+            if self._current is not None or self._pending_open is not None:
                 self._require_current_locked()
             resumed = self._resume_locked(needle, force)
         self._emit(list(resumed.warnings), store=True)
@@ -488,6 +512,8 @@ class Recorder:
         notes: list[str] = []
         with self._state:
             due = len(self._queue)
+        if self._pending_open is not None:
+            self._open_in_background_locked(notes)
         if self._current is None:
             self._start_locked(notes)
         while due > 0 and self._current is not None:
