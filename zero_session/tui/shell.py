@@ -146,10 +146,17 @@ GREETING_WAIT_S = 0.5
 
 
 def _open_recorder(
-    store: Store | None, cwd: str | None, warn: Callable[[str], None], *, new: bool
+    store: Store | None,
+    cwd: str | None,
+    warn: Callable[[str], None],
+    *,
+    new: bool,
+    chosen: str | None = None,
 ) -> tuple[Recorder, Resumed | None]:
     """A recorder that resumes the newest session of ``cwd`` (unless ``new``, or another
     live process writes it), and what that session looks like for the banner.
+    ``chosen`` (a needle, as ``shell --resume NEEDLE`` gives it) resumes that session
+    instead (SessionNotFound, AmbiguousSession).
 
     Only reads happen here; the recorder starts or resumes its session in its writer
     thread, so the shell comes up even while another process holds the write lock.
@@ -158,7 +165,7 @@ def _open_recorder(
     resume: str | None = None
     preview: Resumed | None = None
     if store is not None and not new:
-        latest = store.latest(cwd)
+        latest = store.find(chosen) if chosen is not None else store.latest(cwd)
         if latest is not None and latest.status is not Status.LIVE:
             resume = latest.ulid
             tail = tuple(store.tail(latest.ulid, 20))
@@ -340,6 +347,7 @@ def run_shell(
     db: str | os.PathLike[str] | None = None,
     no_persist: bool = False,
     new: bool = False,
+    resume: str | None = None,
     cwd: str | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
@@ -350,7 +358,7 @@ def run_shell(
     SIGTERM or SIGHUP, which end the shell's sessions like Ctrl-D does.  ``db`` defaults
     to the default store path (``$ZERO_SESSION_DB``...); ``no_persist`` records into
     memory only; ``cwd`` is the directory whose latest session is resumed, unless
-    ``new`` asks for a new session.
+    ``new`` asks for a new session or ``resume`` names the session to resume.
     """
     source, sink = stdin or sys.stdin, stdout or sys.stdout
     out = _Printer(sink)
@@ -358,7 +366,11 @@ def run_shell(
         try:
             store = None if no_persist else Store.open(db)
             rec, preview = _open_recorder(
-                store, cwd, lambda note: out.line(f"! {note}", LineKind.WARN), new=new
+                store,
+                cwd,
+                lambda note: out.line(f"! {note}", LineKind.WARN),
+                new=new,
+                chosen=resume,
             )
         except ZeroSessionError as exc:
             out.line(f"zero-session shell: {exc}", LineKind.ERROR)
