@@ -306,6 +306,22 @@ def test_label_and_unlabel_with_confirmation(sample: Sample) -> None:
         assert store.get(sample.other).labels == ()
 
 
+def test_a_label_another_session_has_moves_only_when_confirmed(sample: Sample) -> None:
+    async def declined(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("l", *"main", "enter", "n")  # on `other`; main has the label
+
+    drive(sample.path, declined)
+    with _store_view(sample.path) as store:
+        assert store.labels() == {"main": sample.main}
+
+    async def moved(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("l", *"main", "enter", "y")
+
+    drive(sample.path, moved)
+    with _store_view(sample.path) as store:
+        assert store.labels() == {"main": sample.other}
+
+
 def test_a_refused_label_is_reported_on_screen(sample: Sample) -> None:
     seen: list[Any] = []
 
