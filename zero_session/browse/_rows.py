@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -74,10 +75,16 @@ class RowView(ScrollView, can_focus=True):
         index = round(self.scroll_y) + y
         if index >= self.row_count:
             return Strip.blank(width, PLAIN)
-        strip = Strip(self.row_segments(index)).crop_extend(0, width, PLAIN)
+        segments = self.row_segments(index)
         if index == self.cursor:
-            strip = strip.apply_style(_CURSOR)
-        return strip
+            segments = [Segment(text, (style or PLAIN) + _CURSOR) for text, style, _ in segments]
+        # One Strip per row (a row is drawn on every frame that shows it): padded to the
+        # width here rather than by crop_extend, which builds two more.
+        length = sum(cell_len(text) for text, _, _ in segments)
+        if length < width:
+            pad_style = _CURSOR if index == self.cursor else PLAIN
+            return Strip([*segments, Segment(" " * (width - length), pad_style)], width)
+        return Strip(segments, length).crop(0, width)
 
     @property
     def page_rows(self) -> int:
