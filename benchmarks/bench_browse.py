@@ -11,7 +11,8 @@ directory), since building it through the API would take longer than the benchma
 
 The browser runs headless (Textual's ``run_test``, 120x40) on a read-only store, as
 ``zero-session browse`` does; every step is timed until the frame that shows it has been
-drawn (``call_after_refresh``), the first paint from before the store is opened.  Targets are the issue's; ``raw`` columns are the cheapest raw-apsw
+drawn (``call_after_refresh``), the first paint from before the store is opened.
+Targets are the issue's; ``raw`` columns are the cheapest raw-apsw
 read that answers the same question, in the same run.
 """
 
@@ -152,10 +153,18 @@ async def measure(path: Path, jumps: int, follow_events: int) -> dict[str, Any]:
         out["the whole tree of 10k sessions read"] = time.perf_counter() - started
         rss_first = rss_mb()
 
-        t = time.perf_counter()
+        opens = []
+        for _ in range(5):  # the first open also parses the timeline screen's CSS
+            t = time.perf_counter()
+            app.open_timeline(long_ulid)
+            await asyncio.sleep(0)
+            opens.append(await drawn(app) - t)
+            await pilot.pause()
+            app.close_timeline()
+            await pilot.pause()
+        out["open the 1M-event session (first time)"] = opens[0]
+        out["open the 1M-event session (median of 5)"] = statistics.median(opens)
         app.open_timeline(long_ulid)
-        await asyncio.sleep(0)
-        out["open the 1M-event session"] = await drawn(app) - t
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, TimelineScreen)
@@ -270,7 +279,8 @@ async def measure(path: Path, jumps: int, follow_events: int) -> dict[str, Any]:
 
 TARGETS = {
     "first paint of the list": 0.400,
-    "open the 1M-event session": 0.100,
+    "open the 1M-event session (first time)": 0.100,
+    "open the 1M-event session (median of 5)": 0.100,
     "jump to the end (from the start)": 0.050,
     "jump to any seq (median)": 0.050,
     "jump to any seq (p95)": 0.050,
