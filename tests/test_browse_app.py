@@ -439,3 +439,44 @@ def test_pick_returns_the_chosen_ulid(sample: Sample) -> None:
 
     app = drive(sample.path, steps, pick=True)
     assert (app.return_value, app.return_code) == (sample.fork, 0)
+
+
+def test_a_resize_keeps_the_cursor_row_on_screen(sample: Sample) -> None:
+    seen: list[Any] = []
+
+    async def steps(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("down", "enter")  # main, 40 events, cursor on the last
+        await pilot.pause()
+        view = _view(app)
+        await pilot.resize_terminal(60, 12)
+        await pilot.pause()
+        seen.append((view.cursor, view.page_rows, round(view.scroll_y) + view.page_rows))
+        text = screen_text(app)
+        seen.append(max(len(line.rstrip()) for line in text.splitlines()))
+        await pilot.press("up")
+        seen.append("step 39" in screen_text(app))
+
+    drive(sample.path, steps)
+    (cursor, rows, bottom), widest, shows = seen
+    assert cursor == 39 and rows < 12 and bottom == 40
+    assert widest <= 60 and shows
+
+
+def test_an_empty_session_opens_and_forks_at_zero(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        empty = store.start()
+        store.end(empty)
+    seen: list[Any] = []
+
+    async def steps(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("enter")
+        await pilot.pause()
+        view = _view(app)
+        seen.append((view.last_seq, view.selected))
+        await pilot.press("end", "pagedown", "d", "F")
+        await pilot.pause()
+
+    drive(db_path, steps)
+    assert seen == [(0, None)]
+    with Store.open(db_path, readonly=True) as store:
+        assert [f.fork_seq for f in store.forks(empty)] == [0]

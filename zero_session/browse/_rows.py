@@ -15,7 +15,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.events import Click
+from textual.events import Click, Resize
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -113,6 +113,11 @@ class RowView(ScrollView, can_focus=True):
 
     def action_last(self) -> None:
         self.move_to(self.row_count - 1)
+
+    def on_resize(self, event: Resize) -> None:
+        # Keep the cursor's row on screen when the terminal (or the view) changes size.
+        if self.size.height and self.row_count:
+            self.move_to(self.cursor)
 
     def on_click(self, event: Click) -> None:
         self.move_to(round(self.scroll_y) + event.y)
