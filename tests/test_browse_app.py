@@ -480,3 +480,28 @@ def test_an_empty_session_opens_and_forks_at_zero(db_path: Path) -> None:
     assert seen == [(0, None)]
     with Store.open(db_path, readonly=True) as store:
         assert [f.fork_seq for f in store.forks(empty)] == [0]
+
+
+def test_opening_another_session_reuses_the_timeline_screen_afresh(sample: Sample) -> None:
+    seen: list[Any] = []
+
+    async def steps(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("down", "enter", "f", "slash", *"step", "enter", "d")
+        await app.workers.wait_for_complete()
+        first = app.screen
+        await pilot.press("escape", "down", "enter")  # back, then the fork
+        await pilot.pause()
+        view = _view(app)
+        assert isinstance(app.screen, TimelineScreen)
+        seen.append(app.screen is first)
+        seen.append((view.ulid, view.last_seq, view.cursor, view.match_seq))
+        seen.append((app.screen.following, app.screen.needle))
+        seen.append(app.screen.query_one("#detail").display)
+        seen.append(_row_text(view, 11))
+
+    drive(sample.path, steps)
+    assert seen[0] is True
+    assert seen[1] == (sample.fork, 12, 11, None)
+    assert seen[2] == (None, "")
+    assert seen[3] is False
+    assert "slow" in seen[4]
