@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _events, _filters, _scopes, _sessions
+from . import _events, _filters, _origins, _scopes, _sessions
 from ._liveness import current_writer
 from ._store_core import NOT_ARCHIVED_SQL, SessionRef, StoreCore, check_int, check_optional_text
 from .errors import InvalidInput, SessionActive, SessionBusy, SessionNotFound
@@ -231,8 +231,10 @@ class SessionMethods(StoreCore):
 
         Clears its end, records this process as its writer and, when given, the current
         ``cli_version`` and ``engine_base_url`` (warning when they differ from the
-        recorded ones).  Raises SessionBusy when another live process writes it, unless
-        ``force``; SessionNotFound, AmbiguousSession.
+        recorded ones).  A session pulled from another store is continued in a new local
+        fork at its last seq instead (``Resumed.session`` is the fork, ``warnings`` say
+        so).  Raises SessionBusy when another live process writes it, unless ``force``;
+        SessionNotFound, AmbiguousSession.
         """
         check_optional_text(cli_version, "cli_version")
         check_optional_text(engine_base_url, "engine_base_url")
@@ -242,9 +244,12 @@ class SessionMethods(StoreCore):
             row = _sessions.find_row(conn, needle)
             now = self._now()
             previous = _sessions.compute_status(row, now)
+            warnings: list[str] = []
+            if row.origin_store_id is not None:  # pulled: continue it in a local fork
+                row, note = _origins.fork_to_continue(conn, row, now)
+                warnings.append(note)
             writer_host, writer_pid = row.writer_host, row.writer_pid
             foreign = (writer_host, writer_pid) != (me.host, me.pid)
-            warnings: list[str] = []
             if previous is Status.LIVE and foreign:
                 if not force:
                     raise SessionBusy(row.ulid, writer_pid, writer_host)

@@ -42,6 +42,8 @@ def session_doc(session: Session) -> dict[str, Any]:
         "writer_host": session.writer_host,
         **times("archived_at", session.archived_at_ms),
         **times("expires_at", session.expires_at_ms),
+        "origin": session.origin,
+        "origin_labels": list(session.origin_labels),
     }
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import apsw
 
+from . import _origins
 from ._sql import fetch_all
 from .errors import InvalidInput, SeqConflict, SessionEnded, SessionNotFound
 from .models import KIND_PATTERN, Event, EventKind
@@ -510,19 +511,24 @@ def reserve_seqs(
     """Reserve ``count`` seqs; returns (session id, first reserved seq).
 
     Raises SessionNotFound, SessionEnded or SeqConflict (``expected_seq`` is the last seq
-    the caller believes the session has).
+    the caller believes the session has), ForeignSession (pulled from another store).
     """
     # Plain execute: the statement returns only integers, no text to repair.
     rows: list[tuple[int, int]]
-    if expected_seq is None:
-        rows = conn.execute(_RESERVE_SQL, (count, at_ms, ulid)).fetchall()  # type: ignore[assignment]
-    else:
-        rows = conn.execute(  # type: ignore[assignment]
-            _RESERVE_EXPECTED_SQL, (count, at_ms, ulid, expected_seq)
-        ).fetchall()
+    try:
+        if expected_seq is None:
+            rows = conn.execute(_RESERVE_SQL, (count, at_ms, ulid)).fetchall()  # type: ignore[assignment]
+        else:
+            rows = conn.execute(  # type: ignore[assignment]
+                _RESERVE_EXPECTED_SQL, (count, at_ms, ulid, expected_seq)
+            ).fetchall()
+    except apsw.ConstraintError:
+        _origins.refuse_foreign(conn, ulid)  # the file refuses to continue a pulled session
+        raise
     if rows:
         session_id, last_seq = rows[0]
         return session_id, last_seq - count + 1
+    _origins.refuse_foreign(conn, ulid)  # ended at its origin: still not ours to write
     found = fetch_all(conn, "SELECT last_seq, ended_at_ms FROM sessions WHERE ulid = ?", (ulid,))
     if not found:
         raise SessionNotFound(ulid)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import apsw
 
-from . import _liveness
+from . import _liveness, _origins
 from ._sql import fetch_all
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
 from .ids import is_ulid, normalise_prefix
@@ -66,6 +66,10 @@ class SessionRow(NamedTuple):
     expires_at_ms: int | None
     labels: str | None
     """The session's labels joined by U+001F, or None."""
+    origin_store_id: str | None
+    """None for this store's own sessions, else the store a pulled session belongs to."""
+    origin_labels: str | None
+    """A pulled session's labels in its origin store, as a JSON array, or None."""
 
 
 # The SQL expression of each SessionRow field, in the same order.  Free text (which the
@@ -92,8 +96,10 @@ _COLUMN_SQL = {
     "expires_at_ms": "s.expires_at_ms",
     "labels": "(SELECT group_concat(substr(m.key, 15), char(31)) FROM milestones AS m "
     "WHERE m.value = s.ulid AND m.key >= 'session.label.' AND m.key < 'session.label/')",
+    "origin_store_id": "s.origin_store_id",
+    "origin_labels": "s.origin_labels",
 }
-_FREE_TEXT = ("cli_version", "engine_base_url", "cwd", "meta", "labels")
+_FREE_TEXT = ("cli_version", "engine_base_url", "cwd", "meta", "labels", "origin_labels")
 assert tuple(_COLUMN_SQL) == SessionRow._fields
 _FROM_SQL = "FROM sessions AS s"
 SELECT_SESSION_SQL = f"SELECT {', '.join(_COLUMN_SQL.values())} {_FROM_SQL}"
@@ -153,7 +159,7 @@ def _decode_meta(raw: Any) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-# Sessions are built without attrs' generated __init__ (seventeen calls through the
+# Sessions are built without attrs' generated __init__ (nineteen calls through the
 # frozen class's guarded setattr, ~5 µs): the slots are filled directly, ~1 µs.  Session
 # has no validators or converters to skip (tests/test_fast_paths.py checks that, and the
 # equality with the regular constructor).
@@ -177,6 +183,8 @@ _SESSION_FIELDS = (
     "expires_at_ms",
     "writer_pid",
     "writer_host",
+    "origin",
+    "origin_labels",
 )
 (
     _set_ulid,
@@ -196,13 +204,15 @@ _SESSION_FIELDS = (
     _set_expires_at_ms,
     _set_writer_pid,
     _set_writer_host,
+    _set_origin,
+    _set_origin_labels,
 ) = (Session.__dict__[name].__set__ for name in _SESSION_FIELDS)
 
 
 def to_session(row: SessionRow, now_ms: int) -> Session:
     """A ``Session`` value from a :class:`SessionRow`."""
     # One unpacking in SessionRow's order (the assert under _COLUMN_SQL keeps it in
-    # step) instead of seventeen attribute reads: this runs for every listed row.
+    # step) instead of nineteen attribute reads: this runs for every listed row.
     (
         _,
         ulid,
@@ -222,6 +232,8 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
         archived_at_ms,
         expires_at_ms,
         labels,
+        origin_store_id,
+        origin_labels,
     ) = row
     if ended_at_ms is None and _liveness.is_alive(writer_host, writer_pid, writer_token):
         status = Status.LIVE
@@ -251,6 +263,8 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
     _set_expires_at_ms(session, expires_at_ms)
     _set_writer_pid(session, writer_pid)
     _set_writer_host(session, writer_host)
+    _set_origin(session, origin_store_id)
+    _set_origin_labels(session, _origins.decode_labels(origin_labels) if origin_labels else ())
     return session
 
 
@@ -431,9 +445,16 @@ def claim_for_writing(conn: apsw.Connection, session_id: int, updates: dict[str,
 
 
 def end_session(conn: apsw.Connection, ulid: str, now_ms: int) -> bool:
-    """Record the end (keeping an earlier end time); False when no such session."""
-    conn.execute(
-        "UPDATE sessions SET ended_at_ms = coalesce(ended_at_ms, ?) WHERE ulid = ?",
-        (now_ms, ulid),
-    )
+    """Record the end (keeping an earlier end time); False when no such session.
+
+    Raises ForeignSession for a session pulled from another store.
+    """
+    try:
+        conn.execute(
+            "UPDATE sessions SET ended_at_ms = coalesce(ended_at_ms, ?) WHERE ulid = ?",
+            (now_ms, ulid),
+        )
+    except apsw.ConstraintError:
+        _origins.refuse_foreign(conn, ulid)  # the file refuses to end a pulled session
+        raise
     return bool(conn.changes())

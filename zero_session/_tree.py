@@ -68,22 +68,24 @@ _SUBTREE_SQL = """
 )
 """
 # Roots newest first along sessions_newest_first: sessions without a parent, or whose
-# parent is archived (and so left out of a listing without archived sessions).  Tails
-# of SELECT_SESSION_SQL.
+# parent is archived (and so left out of a listing without archived sessions).
 _ROOTS_SQL = " WHERE s.parent_id IS NULL ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
 _VISIBLE_ROOTS_SQL = (
-    " WHERE s.archived_at_ms IS NULL AND (s.parent_id IS NULL OR EXISTS ("
-    "SELECT 1 FROM sessions AS a WHERE a.id = s.parent_id AND a.archived_at_ms IS NOT NULL))"
-    " ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
+    " WHERE s.archived_at_ms IS NULL "
+    "AND (s.parent_id IS NULL OR (SELECT p.archived_at_ms FROM sessions AS p "
+    "WHERE p.id = s.parent_id) IS NOT NULL) "
+    "ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
 )
-_BELOW_SQL = """ WHERE s.id IN (
+_BELOW_SQL = """
+ WHERE s.id IN (
     WITH RECURSIVE below(id) AS (
-        SELECT c.id FROM sessions AS c WHERE c.parent_id IN (SELECT value FROM json_each(?))
+        SELECT s.id FROM sessions AS s WHERE s.parent_id IN (SELECT value FROM json_each(?))
         UNION
-        SELECT c.id FROM sessions AS c JOIN below AS b ON c.parent_id = b.id
+        SELECT s.id FROM sessions AS s JOIN below AS b ON s.parent_id = b.id
     )
     SELECT id FROM below
-)"""
+)
+"""
 _FIRST_PROMPT = f"""
 (SELECT substr(e.text, 1, {FIRST_PROMPT_CHARS}) FROM events AS e
   WHERE e.session_id = s.id AND e.seq > s.fork_seq
@@ -141,7 +143,7 @@ def _arrange(
 
 def _newest_trees(
     conn: apsw.Connection, limit: int, include_archived: bool
-) -> tuple[list[_sessions.SessionRow], dict[int, str]]:
+) -> tuple[list[Any], dict[int, str]]:
     """The rows of the ``limit`` newest roots and of everything below them."""
     sql = _ROOTS_SQL if include_archived else _VISIBLE_ROOTS_SQL
     roots = _sessions._fetch(conn, sql, (limit,))

@@ -89,6 +89,9 @@ class Session:
 
     ``last_seq`` is the last seq of the whole timeline (inherited events included);
     ``n_events`` counts only the session's own events (``last_seq - fork_seq``).
+    ``origin`` is None for this store's own sessions, else the store id of the store a
+    pulled session belongs to (only that store appends to it); ``origin_labels`` are that
+    store's labels of it, read-only here.
     """
 
     ulid: str
@@ -108,6 +111,8 @@ class Session:
     expires_at_ms: int | None = None
     writer_pid: int | None = None
     writer_host: str | None = None
+    origin: str | None = None
+    origin_labels: tuple[str, ...] = ()
 
     @property
     def n_events(self) -> int:

@@ -22,6 +22,7 @@ from . import _cmd_events, _cmd_lifecycle, _cmd_search, _cmd_sessions, _cmd_stor
 from ._cmd_browse import browse_command
 from ._cmd_demo import demo_command
 from ._cmd_shell import shell_command
+from ._cmd_sync import sync_group
 from ._state import State, UserError
 
 __all__ = ["cli", "run"]
@@ -66,6 +67,7 @@ for _command in (
     demo_command,
     shell_command,
     browse_command,
+    sync_group,
 ):
     cli.add_command(_command)
 

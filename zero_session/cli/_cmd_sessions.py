@@ -48,10 +48,26 @@ def session_row(session: Session) -> list[Cell]:
     ]
 
 
+ORIGIN_COLUMN = Column("ORIGIN", max_width=40)
+
+
+def origin_cell(session: Session) -> str:
+    """Where a pulled session belongs (its origin store and that store's labels), or
+    ``-`` for this store's own."""
+    if session.origin is None:
+        return "-"
+    labels = f" ({', '.join(session.origin_labels)})" if session.origin_labels else ""
+    return f"{session.origin}{labels}"
+
+
 def print_sessions(out: Output, sessions: list[Session]) -> None:
-    """A listing of sessions as a table or a JSON array."""
+    """A listing of sessions as a table or a JSON array; an ORIGIN column when any of
+    them was pulled from another store."""
     if out.json:
         out.document([session_doc(s) for s in sessions])
+    elif any(s.origin is not None for s in sessions):
+        rows = [[*session_row(s), origin_cell(s)] for s in sessions]
+        out.table((*SESSION_COLUMNS, ORIGIN_COLUMN), rows)
     elif sessions:
         out.table(SESSION_COLUMNS, [session_row(s) for s in sessions])
     else:
@@ -187,6 +203,7 @@ def show_command(state: State, needle: str) -> None:
         ("ulid", session.ulid),
         ("status", (str(session.status), str(session.status))),
         ("labels", ", ".join(session.labels) or "-"),
+        *([("origin", f"store {origin_cell(session)}")] if session.origin else []),
         ("started", local_time(session.started_at_ms)),
         ("ended", local_time(session.ended_at_ms)),
         ("last event", local_time(session.last_event_at_ms)),

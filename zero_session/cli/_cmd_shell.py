@@ -22,8 +22,9 @@ _CHOOSE = "\x00choose"
     is_flag=False,
     flag_value=_CHOOSE,
     default=None,
-    help="Resume this session (ulid, label or prefix); alone, choose it full-screen "
-    "(needs the 'browse' extra).",
+    help="Resume this session (ulid, label, prefix); pulled from the sync server when it "
+    "is not here and $ZERO_SESSION_PG names one.  Alone, choose it full-screen (needs the "
+    "'browse' extra).",
 )
 @click.pass_obj
 def shell_command(state: State, no_persist: bool, new: bool, resume: str | None) -> None:

@@ -151,30 +151,33 @@ def _open_recorder(
     warn: Callable[[str], None],
     *,
     new: bool,
-    chosen: str | None = None,
+    resume: str | None = None,
 ) -> tuple[Recorder, Resumed | None]:
-    """A recorder that resumes the newest session of ``cwd`` (unless ``new``, or another
-    live process writes it), and what that session looks like for the banner.
-    ``chosen`` (a needle, as ``shell --resume NEEDLE`` gives it) resumes that session
-    instead (SessionNotFound, AmbiguousSession).
+    """A recorder that resumes ``resume`` (pulled from the sync server when it is not here
+    and a server is configured), else the newest session of ``cwd`` (unless ``new``, or
+    another live process writes it), and what that session looks like for the banner.
 
     Only reads happen here; the recorder starts or resumes its session in its writer
     thread, so the shell comes up even while another process holds the write lock.
     """
     version = f"zero-session-shell/{__version__}"
-    resume: str | None = None
+    target: str | None = None
     preview: Resumed | None = None
-    if store is not None and not new:
-        latest = store.find(chosen) if chosen is not None else store.latest(cwd)
+    if store is not None and resume is not None:
+        from .pulling import find_or_pull
+
+        target = find_or_pull(store, resume)
+    elif store is not None and not new:
+        latest = store.latest(cwd)
         if latest is not None and latest.status is not Status.LIVE:
-            resume = latest.ulid
+            target = latest.ulid
             tail = tuple(store.tail(latest.ulid, 20))
             preview = Resumed(latest, latest.status, latest.last_seq, tail)
     rec = Recorder(
         store,
         cli_version=version,
         cwd=cwd,
-        resume=resume,
+        resume=target,
         on_warning=warn,
         owns_store=True,
         start_in_background=True,
@@ -204,6 +207,7 @@ def _greet(rec: Recorder, preview: Resumed | None, out: _Printer) -> None:
 
 _SHELL_HELP = (
     ("/follow [<ulid|prefix|label>]", "show events as any process appends them; Ctrl-C stops"),
+    ("/pull <ulid|prefix|label>", "bring a session from the sync server to read or resume"),
     ("/quit", "end the session and leave (or Ctrl-D)"),
 )
 
@@ -236,6 +240,11 @@ def _handle(line: str, rec: Recorder, commands: SessionCommands, out: _Printer) 
         name, *args = line.split()
         if name == "/follow":
             _follow(args, rec, out)
+            return
+        if name == "/pull":
+            from .pulling import pull_lines
+
+            out.lines(pull_lines(rec.store, args))
             return
         out.lines(commands.dispatch(line))
         if name == "/help":
@@ -347,10 +356,10 @@ def run_shell(
     db: str | os.PathLike[str] | None = None,
     no_persist: bool = False,
     new: bool = False,
-    resume: str | None = None,
     cwd: str | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    resume: str | None = None,
 ) -> int:
     """Run the interactive shell until end of input; the exit status.
 
@@ -358,7 +367,8 @@ def run_shell(
     SIGTERM or SIGHUP, which end the shell's sessions like Ctrl-D does.  ``db`` defaults
     to the default store path (``$ZERO_SESSION_DB``...); ``no_persist`` records into
     memory only; ``cwd`` is the directory whose latest session is resumed, unless
-    ``new`` asks for a new session or ``resume`` names the session to resume.
+    ``new`` asks for a new session or ``resume`` names one (pulled from the sync server
+    when it is not here).
     """
     source, sink = stdin or sys.stdin, stdout or sys.stdout
     out = _Printer(sink)
@@ -370,7 +380,7 @@ def run_shell(
                 cwd,
                 lambda note: out.line(f"! {note}", LineKind.WARN),
                 new=new,
-                chosen=resume,
+                resume=resume,
             )
         except ZeroSessionError as exc:
             out.line(f"zero-session shell: {exc}", LineKind.ERROR)
@@ -382,7 +392,7 @@ def run_shell(
             commands = SessionCommands(rec)
             history = None if no_persist else Path(rec.store.path).parent / HISTORY_FILE
             _greet(rec, preview, out)
-            reader = _reader(source, sink, history, [*commands.names, "/follow", "/quit"])
+            reader = _reader(source, sink, history, [*commands.names, "/follow", "/pull", "/quit"])
             toolkit = isinstance(reader, _ToolkitReader)
             _loop(reader, rec, commands, out, lambda: _typeahead_kept(source, toolkit))
         except _Terminated as exc:
