@@ -20,9 +20,7 @@ pytestmark = pytest.mark.postgres
 
 def run(db_file: Path, dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = cli_env(db_file, ZERO_SESSION_PG=dsn)
-    return subprocess.run(
-        [str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_init_push_status(tmp_path: Path, pg_server: Any, pg_dsn: str) -> None:

@@ -193,6 +193,9 @@ def test_a_label_of_two_stores_is_ambiguous_and_unknown_refs_are_not_found(
     stores: Callable[[str], Store], pg_dsn: str
 ) -> None:
     a, b, c = stores("a"), stores("b"), stores("c")
+    with pytest.raises(SessionNotFound, match="nothing was ever pushed"):
+        sync.pull(c, "anything", pg_dsn)  # an empty server: no schema made by a pull
+    assert server_rows(pg_dsn, "SELECT to_regnamespace('zero_session')") == [(None,)]
     mine_a, mine_b = a.start(), b.start()
     a.label(mine_a, "shared")
     b.label(mine_b, "shared")
@@ -452,3 +455,19 @@ def test_shell_in_a_terminal_resumes_a_session_from_the_server(
         assert b.get(other.ulid).origin == store_id(a)
         forks = [s for s in b.list_sessions(None) if s.parent_ulid == grandchild.ulid]
         assert len(forks) == 1 and forks[0].ended_at_ms is not None
+
+
+def test_the_least_privilege_writer_role_pulls(
+    stores: Callable[[str], Store], pg_server: Any
+) -> None:
+    from test_sync_security import set_up_roles
+
+    _, _, writer_dsn = set_up_roles(pg_server)
+    a, b = stores("a"), stores("b")
+    _, _, grandchild = tree(a)
+    sync.push(a, writer_dsn)
+    sync.pull(b, "pre-cpi", writer_dsn)
+    assert list(b.replay(grandchild.ulid)) == list(a.replay(grandchild.ulid))
+    fork = b.resume(grandchild.ulid).session
+    b.append(fork, "prompt", "from B")
+    assert sync.push(b, writer_dsn).events == 1

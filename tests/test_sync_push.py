@@ -100,9 +100,9 @@ def test_push_is_exact_and_idempotent(store: Store, pg_server: Any, pg_dsn: str)
     )
     assert jsonb[1][1] == {"z": 1, "a": [1, 2, {"n": None}]}
     assert jsonb[2][1] is None  # \u0000: kept only as text
-    assert pg_server.execute(
-        "SELECT store_id, name, ulid FROM zero_session.labels", dbname=db
-    ) == [(sid, "deepest", ulids[2])]
+    assert pg_server.execute("SELECT store_id, name, ulid FROM zero_session.labels", dbname=db) == [
+        (sid, "deepest", ulids[2])
+    ]
 
     again = sync.push(store, pg_dsn)
     assert (again.events, again.sessions, again.milestones, again.diverged) == (0, 0, 0, ())
@@ -122,9 +122,7 @@ def test_incremental_push_and_metadata(store: Store, pg_server: Any, pg_dsn: str
     assert (report.events, report.sessions, report.milestones) == (3, 3, 2)
     assert server_rows(pg_server, pg_dsn, child) == local_rows(store, child)
     db = dbname_of(pg_dsn)
-    states = dict(
-        pg_server.execute("SELECT ulid, state FROM zero_session.session_list", dbname=db)
-    )
+    states = dict(pg_server.execute("SELECT ulid, state FROM zero_session.session_list", dbname=db))
     assert states == {root: "ended", child: "open", grandchild: "archived"}
     assert pg_server.execute("SELECT name, ulid FROM zero_session.labels", dbname=db) == [
         ("top", root)

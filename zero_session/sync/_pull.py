@@ -87,7 +87,8 @@ def pull(
     import psycopg
 
     from ._connect import IoGuard, connect
-    from ._server_schema import ensure_schema
+    from ._errors import ServerSchemaTooNew
+    from ._server_schema import ensure_schema, known_server_version, server_version
 
     if not isinstance(ref, str):
         raise TypeError(f"ref must be a str, not {type(ref).__name__}")
@@ -96,7 +97,13 @@ def pull(
     guard = IoGuard(conn, io_timeout_s)
     try:
         with guard():
-            ensure_schema(conn, target)
+            version = server_version(conn)
+            if version == 0:
+                raise SessionNotFound(ref, f"nothing was ever pushed to {target.name}")
+            if version < known_server_version():
+                ensure_schema(conn, target)  # upgrade, as push would; ServerSchemaTooNew
+            elif version > known_server_version():
+                raise ServerSchemaTooNew(target.name, version, known_server_version())
         server = _Server(conn, guard)
         with conn.transaction():
             server.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
