@@ -332,3 +332,23 @@ def test_cli_list_and_show_name_the_origin(stores: tuple[Store, Store], tmp_path
     shown = run(db, "show", root.ulid)
     assert shown.code == 0 and f"store {store_id(a)} (theirs)" in shown.out
     assert run(db, "show", root.ulid, "--json").json()["origin"] == store_id(a)
+
+
+def test_importing_more_events_of_a_pulled_session_is_refused(
+    stores: tuple[Store, Store],
+) -> None:
+    import io
+
+    from zero_session import ZeroSessionError
+
+    a, b = stores
+    root = a.start()
+    a.append(root, "prompt", "one")
+    apply_pulled(b, [pulled(a, root)])
+    a.append(root, "prompt", "two")
+    exported = io.StringIO()
+    a.export(exported, sessions=[root.ulid])
+    before = snapshot(b)
+    with pytest.raises(ZeroSessionError, match="belongs to its origin store"):
+        b.import_(exported.getvalue().splitlines(keepends=True))
+    assert snapshot(b) == before
