@@ -121,7 +121,8 @@ class PgServer:
         self._run("pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop", check=False)
 
     def destroy(self) -> None:
-        self.stop()
+        """Stop (immediately: nothing here is worth a clean shutdown) and delete it all."""
+        self.kill()
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -------------------------------------------------------------- databases

@@ -13,7 +13,6 @@ from collections import OrderedDict
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.events import Resize
 
 from ..models import Event
 from ..store import Store
@@ -49,7 +48,6 @@ class TimelineView(RowView):
         self.fork_seq = 0
         self.last_seq = 0
         self.match_seq: int | None = None
-        self._scroll_to_end = False
         self._pages: OrderedDict[int, tuple[Event, ...]] = OrderedDict()
 
     def open_at_end(self) -> None:
@@ -67,13 +65,8 @@ class TimelineView(RowView):
         self.cursor = max(0, self.last_seq - 1)
         if self.size.height:
             self.move_to(self.cursor)
-        else:  # not laid out yet: scrolled on the first resize, before the first frame
-            self._scroll_to_end = True
-
-    def on_resize(self, event: Resize) -> None:
-        if self._scroll_to_end and self.size.height:
-            self._scroll_to_end = False
-            self.move_to(self.cursor)
+        # else: not laid out yet; RowView scrolls to the cursor on its first resize,
+        # before the first frame, so only the end of the timeline is ever drawn.
 
     def _grow_to(self, last_seq: int) -> None:
         # A page that was the last one may have been short: read it again.

@@ -43,7 +43,7 @@ from .._sessions import LABEL_PREFIX
 from .._store_core import StoreCore
 from ._connect import IoGuard, Target
 from ._reports import Divergence, PushReport
-from ._server_schema import ensure_schema, server_id
+from ._server_schema import ensure_schema, known_server_version, server_id
 
 __all__ = ["Pusher"]
 
@@ -114,6 +114,10 @@ RETURNING s.ulid
 """
 _SERVER_SESSIONS_SQL = (
     "SELECT ulid, origin, last_seq FROM zero_session.sessions WHERE ulid = ANY(%s)"
+)
+_SCHEMA_STATE_SQL = (
+    "SELECT (SELECT coalesce(max(version), 0) FROM zero_session.schema_migrations), "
+    "(SELECT server_id FROM zero_session.server_identity)"
 )
 _RECORD_FOREIGN_SQL = """
 INSERT INTO zero_session.divergences (ulid, seq, store_id, reason)
@@ -189,14 +193,16 @@ class _Sent:
 
 
 class _Pending:
-    """A session to push: its row, the seq this file last pushed, its fingerprint."""
+    """A session to push: its row, the seq this file last pushed, its fingerprint, and
+    whether the server has its row with this metadata already (no upsert needed)."""
 
-    __slots__ = ("fp", "pushed_seq", "session")
+    __slots__ = ("fp", "known", "pushed_seq", "session")
 
-    def __init__(self, session: source.LocalSession, pushed_seq: int, fp: str) -> None:
+    def __init__(self, session: source.LocalSession, pushed_seq: int, fp: str, known: bool) -> None:
         self.session = session
         self.pushed_seq = pushed_seq
         self.fp = fp
+        self.known = known
 
 
 class _Part:
@@ -257,6 +263,18 @@ class Pusher:
         """Stop the I/O guard's thread (the connection is the caller's)."""
         self._guard.close()
 
+    def _prepare_schema(self) -> str:
+        """The server's id, after creating or migrating its schema if needed; one round
+        trip when the schema is current."""
+        try:
+            version, identity = self._conn.execute(_SCHEMA_STATE_SQL).fetchone() or (0, None)
+        except psycopg.errors.UndefinedTable:
+            version, identity = 0, None
+        if version != known_server_version() or identity is None:
+            ensure_schema(self._conn, self._target)
+            return server_id(self._conn)
+        return str(identity)
+
     def _server(self, doing: str) -> Any:
         """Run a server step under the I/O guard, its errors as SyncError."""
         return _ServerStep(self, doing)
@@ -271,8 +289,7 @@ class Pusher:
         assert sid is not None
         if self._server_id is None:
             with self._server("cannot prepare the schema on"):
-                ensure_schema(self._conn, self._target)
-                self._server_id = server_id(self._conn)
+                self._server_id = self._prepare_schema()
         server = self._server_id
         snap = source.snapshot(store)
         cursors = source.cursors(snap.milestones, server)
@@ -284,14 +301,22 @@ class Pusher:
                 continue
             pushed = int(mark.split(" ", 1)[0]) if mark else session.fork_seq
             pushed = min(max(pushed, session.fork_seq), session.last_seq)
-            pending.append(_Pending(session, pushed, fp))
+            # Its row is on the server with this metadata unless the cursor says otherwise.
+            known = mark is not None and mark.endswith(f" {fp}")
+            pending.append(_Pending(session, pushed, fp, known))
+        # Sessions deleted locally stay on the server; only their cursors go.
+        local = {session.ulid for session in snap.sessions}
+        source.drop_cursors(
+            store, server, [n for n in cursors if n != _MILESTONES_CURSOR and n not in local]
+        )
         milestones_fp = _milestones_fingerprint(snap.milestones)
         counts = {"events": 0, "milestones": 0}
         touched: set[str] = set()
         diverged: list[Divergence] = []
         complete = True
-        if pending:
+        if any(not p.known for p in pending):
             touched |= self._upsert_sessions(sid, pending, diverged)
+        if pending:
             complete = self._push_events(
                 sid, server, pending, counts, touched, diverged, progress, stop
             )
@@ -316,7 +341,7 @@ class Pusher:
     ) -> set[str]:
         """Register the store, upsert the pending sessions; drop (and record) the ones
         another store owns.  The ulids created or changed."""
-        rows = [p.session for p in pending]
+        rows = [p.session for p in pending if not p.known]
         columns = [
             [s.ulid for s in rows],
             [s.parent_ulid for s in rows],
@@ -345,9 +370,11 @@ class Pusher:
             diverged.append(Divergence(ulid, 0, "the session belongs to another store"))
         pending[:] = [p for p in pending if p.session.ulid not in foreign]
         for p in pending:
-            # A server restored from an older backup holds less than this file pushed:
-            # send again from where the server stands.
-            p.pushed_seq = max(p.session.fork_seq, min(p.pushed_seq, owners[p.session.ulid][1]))
+            if p.session.ulid in owners:
+                # A server restored from an older backup holds less than this file
+                # pushed: send again from where the server stands.
+                server_last = owners[p.session.ulid][1]
+                p.pushed_seq = max(p.session.fork_seq, min(p.pushed_seq, server_last))
         # Sessions with nothing left to send are done: their cursor moves now.
         done = {
             p.session.ulid: f"{p.session.last_seq} {p.fp}"
@@ -402,6 +429,10 @@ class Pusher:
         ulids = sorted({part.pending.session.ulid for part in batch})
         with self._server("cannot push events to"), conn.transaction():
             server_last = dict(conn.execute(_LOCK_SESSIONS_SQL, (ulids,)).fetchall())
+            for part in batch:
+                behind = server_last.get(part.ulid, part.after)
+                if behind < part.after:  # a server restored from an older backup
+                    part.after = part.last_sent = max(behind, part.pending.session.fork_seq)
             sent: _Sent | None = None
             if all(part.after >= server_last.get(part.ulid, 0) for part in batch):
                 try:

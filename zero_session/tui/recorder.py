@@ -28,6 +28,7 @@ recorder started, forked or resumed, as the design's exit rule asks.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -35,6 +36,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._words import count
 from ..errors import InvalidInput, SessionEnded, SessionNotFound, StoreClosed, ZeroSessionError
 from ..models import Resumed, Session
 from ..store import Store
@@ -289,7 +291,7 @@ class Recorder:
             if self._pending_open is not None:
                 return
         with self._state:
-            batch = [self._queue[i] for i in range(min(BATCH_SIZE, len(self._queue)))]
+            batch = list(itertools.islice(self._queue, BATCH_SIZE))
             self._busy = bool(batch)
         try:
             if batch:
@@ -387,9 +389,9 @@ class Recorder:
                 notes,
             )
 
-    def _dequeue(self, count: int) -> None:
+    def _dequeue(self, n: int) -> None:
         with self._state:
-            for _ in range(count):
+            for _ in range(n):
                 self._queue.popleft()
             if self._overflowing and len(self._queue) < self._backlog_limit:
                 self._overflowing = False
@@ -550,7 +552,7 @@ class Recorder:
             self._closed = True
             unsaved = len(self._queue)
         if unsaved:
-            self._note(f"{unsaved:,} recorded events could not be saved", notes)
+            self._note(f"{count(unsaved, 'recorded event')} could not be saved", notes)
         for ulid in self.sessions:
             try:
                 self._store.end(ulid)
