@@ -7,10 +7,11 @@ One push, step by step:
    seq this file last pushed to this server and a fingerprint of its metadata; a
    session whose last seq and fingerprint match is left alone, so an idle push touches
    the server for nothing but its schema check.
-2. One server transaction registers the store and upserts the changed sessions (new
-   ones, and ended / archived / expiry changes), then reads back each one's origin and
-   ``last_seq``.  A ulid the server holds for another store is a divergence: recorded,
-   and its events are not sent.
+2. One server transaction registers the store and upserts the sessions that are new
+   to the server or whose metadata changed (ended, archived, expiry), then reads back
+   each one's origin and ``last_seq``.  A ulid the server holds for another store is a
+   divergence: recorded, and its events are not sent.  Sessions that only grew skip
+   this step.
 3. Events, parents' before children's, in seq order, read from the file a page at a time
    (the store's mutex is held only for each page read, never across the network), are
    sent in batches.  Each batch is one server transaction: the sessions' rows are locked
@@ -220,6 +221,23 @@ class _Part:
         self.last_at_ms: int | None = None
 
 
+def _pending(sessions: list[source.LocalSession], cursors: dict[str, str]) -> list[_Pending]:
+    """The sessions whose last seq or metadata differ from their cursor, in file order
+    (parents before children)."""
+    pending: list[_Pending] = []
+    for session in sessions:
+        fp = fingerprint(session)
+        mark = cursors.get(session.ulid)
+        if mark == f"{session.last_seq} {fp}":
+            continue
+        pushed = int(mark.split(" ", 1)[0]) if mark else session.fork_seq
+        pushed = min(max(pushed, session.fork_seq), session.last_seq)
+        # Its row is on the server with this metadata unless the cursor says otherwise.
+        known = mark is not None and mark.endswith(f" {fp}")
+        pending.append(_Pending(session, pushed, fp, known))
+    return pending
+
+
 def _plan(pending: list[_Pending]) -> list[list[_Part]]:
     """Batches of at most BATCH_ROWS events, parents' sessions before children's."""
     batches: list[list[_Part]] = []
@@ -293,17 +311,7 @@ class Pusher:
         server = self._server_id
         snap = source.snapshot(store)
         cursors = source.cursors(snap.milestones, server)
-        pending: list[_Pending] = []
-        for session in snap.sessions:
-            fp = fingerprint(session)
-            mark = cursors.get(session.ulid)
-            if mark == f"{session.last_seq} {fp}":
-                continue
-            pushed = int(mark.split(" ", 1)[0]) if mark else session.fork_seq
-            pushed = min(max(pushed, session.fork_seq), session.last_seq)
-            # Its row is on the server with this metadata unless the cursor says otherwise.
-            known = mark is not None and mark.endswith(f" {fp}")
-            pending.append(_Pending(session, pushed, fp, known))
+        pending = _pending(snap.sessions, cursors)
         # Sessions deleted locally stay on the server; only their cursors go.
         local = {session.ulid for session in snap.sessions}
         source.drop_cursors(
