@@ -244,3 +244,20 @@ def test_the_library_and_the_cli_never_import_textual(
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_without_a_terminal_browse_says_so_and_exits_1(
+    sample: Sample, subprocess_env: dict[str, str]
+) -> None:
+    done = subprocess.run(
+        [_script(), "--db", str(sample.path), "browse", "--pick"],
+        env=subprocess_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("zero-session: the browser needs a terminal")
+    assert done.stdout == "" and "Traceback" not in done.stderr
