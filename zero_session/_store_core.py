@@ -74,7 +74,8 @@ def _system_clock() -> int:
 def default_path() -> Path:
     """``$ZERO_SESSION_DB``, else ``$XDG_STATE_HOME/zero-session/sessions.db``.
 
-    ``XDG_STATE_HOME`` defaults to ``~/.local/state``.
+    ``XDG_STATE_HOME`` defaults to ``~/.local/state``; a relative one is ignored, as the
+    XDG Base Directory specification says.
     """
     from pathlib import Path
 
@@ -86,7 +87,9 @@ def _default_path() -> str:
     configured = os.environ.get("ZERO_SESSION_DB")
     if configured:
         return os.path.expanduser(configured)
-    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    state_home = os.environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(state_home):  # unset, empty or relative: the spec's default
+        state_home = os.path.expanduser("~/.local/state")
     return os.path.join(state_home, "zero-session", "sessions.db")
 
 

@@ -59,6 +59,27 @@ LAZY_COMMANDS = {
 }
 
 
+def _db_after_the_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_object(State).db = value  # type: ignore[union-attr]
+
+
+def _accept_db_after(command: click.Command) -> click.Command:
+    """``zero-session list --db x.db`` as well as ``zero-session --db x.db list``."""
+    if any("--db" in getattr(param, "opts", ()) for param in command.params):
+        return command  # it has its own
+    command.params.append(
+        click.Option(
+            ["--db"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            expose_value=False,
+            callback=_db_after_the_command,
+            help="The database file (also accepted before the command).",
+        )
+    )
+    return command
+
+
 class _LazyGroup(click.Group):
     """A command group that imports a command's module when the command is asked for."""
 
@@ -70,7 +91,7 @@ class _LazyGroup(click.Group):
         if command is None and cmd_name in LAZY_COMMANDS:
             module, attribute = LAZY_COMMANDS[cmd_name].split(":")
             command = getattr(import_module(f"{__package__}.{module}"), attribute)
-            self.add_command(command, cmd_name)
+            self.add_command(_accept_db_after(command), cmd_name)
         return command
 
 
@@ -124,7 +145,11 @@ def _quiet_stdout() -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); the exit status."""
     try:
-        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+        # make_context + invoke rather than cli.main: main turns a closed pipe into
+        # exit 1, where `zero-session replay X | head -1` is a success.
+        args = list(argv) if argv is not None else sys.argv[1:]
+        with cli.make_context(PROG, args) as ctx:
+            result = cli.invoke(ctx)
         sys.stdout.flush()
     except click.exceptions.Exit as exc:
         return exc.exit_code
