@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import math
 import pickle
 import warnings
@@ -22,7 +23,7 @@ from agents import SQLiteSession as SDKSession
 from agents.memory import Session, SessionSettings
 from test_openai_agents import EchoModel, _msg, _script
 
-from zero_session import InvalidInput, Store
+from zero_session import ForeignSession, InvalidInput, Store
 from zero_session.adapters import _shared_stores
 from zero_session.adapters.openai_agents import (
     SessionClosed,
@@ -314,3 +315,55 @@ def test_a_cancelled_write_is_waited_for_before_the_cancellation_propagates(
         assert [e.text for e in store.replay(ulid)] == ["user: one", "user: two"]
 
     asyncio.run(main())
+
+
+def _pull(source: Store, into: Store, ulid: str) -> None:
+    """What ``sync.pull`` writes locally: ``ulid`` with its events, owned by ``source``."""
+    from zero_session._origins import PulledSession, apply_pulled
+    from zero_session._sync_source import store_id
+
+    s = source.get(ulid)
+    events = [
+        (e.seq, e.at_ms, e.kind, e.text, None if e.data is None else json.dumps(e.data))
+        for e in source.events(s, limit=None)
+    ]
+    origin = store_id(source, create=True)
+    assert origin is not None
+    fields = ("started_at_ms", "ended_at_ms", "cli_version", "engine_base_url", "cwd")
+    pulled = PulledSession(
+        ulid=s.ulid,
+        origin=origin,
+        parent_ulid=None,
+        fork_seq=0,
+        meta_json=json.dumps(s.meta),
+        expires_at_ms=s.expires_at_ms,
+        origin_labels=s.labels,
+        events=events,
+        **{name: getattr(s, name) for name in fields},
+    )
+    apply_pulled(into, [pulled])
+
+
+def test_closing_a_pulled_conversation_is_refused_and_still_gives_back_the_store(
+    open_store: Callable[..., Store], tmp_path: Path
+) -> None:
+    there = open_store(tmp_path / "there.db")
+    origin = ZeroAgentsSession("conv", there)
+    asyncio.run(origin.add_items([_msg("user", "hi")]))
+    ulid = asyncio.run(origin.ulid())
+    here_path = tmp_path / "here.db"
+    with Store.open(here_path) as here:
+        _pull(there, here, ulid)
+        here.set_milestone("agents.session.conv", ulid)
+    session = SQLiteSession("conv", here_path)
+    assert asyncio.run(session.get_items()) == [_msg("user", "hi")]
+    with pytest.raises(ForeignSession):
+        asyncio.run(session.add_items([_msg("user", "mine?")]))
+    with pytest.raises(ForeignSession):
+        session.close()  # its end is the origin's to record
+    with pytest.raises(SessionClosed):
+        asyncio.run(session.get_items())
+    assert not _shared_stores._open  # the store was given back and closed
+    with Store.open(here_path) as here:
+        assert [e.text for e in here.replay(ulid)] == ["user: hi"]
+        assert here.get(ulid).ended_at_ms is None

@@ -185,7 +185,9 @@ class ZeroAgentsSession:
         next writer resumes it) and refuse every later call with SessionClosed.
 
         A plain method, as the SDK's ``SQLiteSession.close()``; calling it again does
-        nothing.  The store stays open: it belongs to the caller.
+        nothing.  The store stays open: it belongs to the caller.  Raises ForeignSession
+        for a conversation pulled from another store (its end is the origin's to
+        record); the session is closed all the same.
         """
         with self._lock:
             if self._closed:
@@ -379,6 +381,8 @@ class SQLiteSession(ZeroAgentsSession):
         """End the session's record, give back the shared store (the last session on a
         file closes it), and refuse every later call with SessionClosed."""
         already = self._closed
-        super().close()
-        if not already:
-            _shared_stores.release(self._store)
+        try:
+            super().close()
+        finally:
+            if not already:
+                _shared_stores.release(self._store)
