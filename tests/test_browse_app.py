@@ -195,9 +195,11 @@ def test_search_finds_next_and_previous_matches_and_wraps(sample: Sample) -> Non
         await pilot.press("N")  # nothing before "step 10": wraps to the last match
         await wait_for(pilot, lambda: view.cursor == 18)  # "step 19"
         seen.append(view.match_seq)
+        marked = [seg.text for seg in view.row_segments(18) if seg.style and seg.style.reverse]
+        seen.append(marked)
 
     drive(sample.path, steps)
-    assert seen == [19]
+    assert seen == [19, ["step 1"]]  # the matched substring is drawn reversed
 
 
 def test_follow_shows_events_appended_by_another_writer(sample: Sample) -> None:
@@ -304,6 +306,22 @@ def test_label_and_unlabel_with_confirmation(sample: Sample) -> None:
     drive(sample.path, unlabel)
     with _store_view(sample.path) as store:
         assert store.get(sample.other).labels == ()
+
+
+def test_a_label_another_session_has_moves_only_when_confirmed(sample: Sample) -> None:
+    async def declined(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("l", *"main", "enter", "n")  # on `other`; main has the label
+
+    drive(sample.path, declined)
+    with _store_view(sample.path) as store:
+        assert store.labels() == {"main": sample.main}
+
+    async def moved(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("l", *"main", "enter", "y")
+
+    drive(sample.path, moved)
+    with _store_view(sample.path) as store:
+        assert store.labels() == {"main": sample.other}
 
 
 def test_a_refused_label_is_reported_on_screen(sample: Sample) -> None:
@@ -423,3 +441,69 @@ def test_pick_returns_the_chosen_ulid(sample: Sample) -> None:
 
     app = drive(sample.path, steps, pick=True)
     assert (app.return_value, app.return_code) == (sample.fork, 0)
+
+
+def test_a_resize_keeps_the_cursor_row_on_screen(sample: Sample) -> None:
+    seen: list[Any] = []
+
+    async def steps(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("down", "enter")  # main, 40 events, cursor on the last
+        await pilot.pause()
+        view = _view(app)
+        await pilot.resize_terminal(60, 12)
+        await pilot.pause()
+        seen.append((view.cursor, view.page_rows, round(view.scroll_y) + view.page_rows))
+        text = screen_text(app)
+        seen.append(max(len(line.rstrip()) for line in text.splitlines()))
+        await pilot.press("up")
+        seen.append("step 39" in screen_text(app))
+
+    drive(sample.path, steps)
+    (cursor, rows, bottom), widest, shows = seen
+    assert cursor == 39 and rows < 12 and bottom == 40
+    assert widest <= 60 and shows
+
+
+def test_an_empty_session_opens_and_forks_at_zero(db_path: Path) -> None:
+    with Store.open(db_path) as store:
+        empty = store.start()
+        store.end(empty)
+    seen: list[Any] = []
+
+    async def steps(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("enter")
+        await pilot.pause()
+        view = _view(app)
+        seen.append((view.last_seq, view.selected))
+        await pilot.press("end", "pagedown", "d", "F")
+        await pilot.pause()
+
+    drive(db_path, steps)
+    assert seen == [(0, None)]
+    with Store.open(db_path, readonly=True) as store:
+        assert [f.fork_seq for f in store.forks(empty)] == [0]
+
+
+def test_opening_another_session_reuses_the_timeline_screen_afresh(sample: Sample) -> None:
+    seen: list[Any] = []
+
+    async def steps(app: BrowseApp, pilot: Pilot[Any]) -> None:
+        await pilot.press("down", "enter", "f", "slash", *"step", "enter", "d")
+        await app.workers.wait_for_complete()
+        first = app.screen
+        await pilot.press("escape", "down", "enter")  # back, then the fork
+        await pilot.pause()
+        view = _view(app)
+        assert isinstance(app.screen, TimelineScreen)
+        seen.append(app.screen is first)
+        seen.append((view.ulid, view.last_seq, view.cursor, view.match_seq))
+        seen.append((app.screen.following, app.screen.needle))
+        seen.append(app.screen.query_one("#detail").display)
+        seen.append(_row_text(view, 11))
+
+    drive(sample.path, steps)
+    assert seen[0] is True
+    assert seen[1] == (sample.fork, 12, 11, None)
+    assert seen[2] == (None, "")
+    assert seen[3] is False
+    assert "slow" in seen[4]

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ._events import TIMELINE_CHAIN_SQL
+from ._events import TIMELINE_CHAIN_SQL, timeline_page
 from ._sql import fetch_all
-from .errors import InvalidInput
+from .errors import InvalidInput, SessionNotFound
 from .models import Event
 
 if TYPE_CHECKING:
@@ -77,14 +77,6 @@ _DATA = (
     "CASE WHEN data IS NULL OR json_valid(data) THEN data "
     "ELSE json_object('_invalid_json', data) END"
 )
-_RANGE_SQL = (
-    f"SELECT seq, at_ms, kind, text, {_DATA} FROM events "
-    "WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
-)
-_RANGE_BLOB_SQL = (
-    f"SELECT seq, at_ms, CAST(kind AS BLOB), CAST(text AS BLOB), CAST({_DATA} AS BLOB) "
-    "FROM events WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
-)
 _MATCH = "WHERE session_id = ? AND seq > ? AND seq <= ? AND text LIKE ? ESCAPE '\\'"
 _MATCH_SQL = f"SELECT seq, at_ms, kind, text, {_DATA} FROM events {_MATCH}"
 _MATCH_BLOB_SQL = (
@@ -96,8 +88,7 @@ Segment = tuple[int, str, int, int]
 
 
 def _position(conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
-    from .errors import SessionNotFound
-
+    """``(id, fork_seq, last_seq)`` of the session; SessionNotFound."""
     rows = fetch_all(conn, _POSITION_SQL, (ulid,))
     if not rows:
         raise SessionNotFound(ulid)
@@ -106,12 +97,12 @@ def _position(conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
 
 
 def _segments(
-    conn: apsw.Connection, ulid: str, session_id: int, fork_seq: int, last_seq: int, after: int
+    conn: apsw.Connection, ulid: str, session_id: int, fork_seq: int, last_seq: int
 ) -> list[Segment]:
-    """The segments of the timeline, all of them unless ``after`` is past the fork point
-    (then only the session's own events: no recursive query)."""
-    if after >= fork_seq:
-        return [(session_id, ulid, fork_seq, last_seq)]
+    """``(session id, ulid, lo, hi]`` of each segment of the timeline, oldest first (a
+    session that is no fork has one: no recursive query)."""
+    if fork_seq == 0:
+        return [(session_id, ulid, 0, last_seq)]
     return [tuple(row) for row in fetch_all(conn, _CHAIN_SQL, (session_id,))]
 
 
@@ -132,26 +123,13 @@ def _to_events(ulid: str, rows: list[tuple[Any, ...]]) -> list[Event]:
     ]
 
 
-def _read_range(
-    conn: apsw.Connection, segments: list[Segment], after: int, upto: int
-) -> list[Event]:
-    events: list[Event] = []
-    for segment_id, owner, lo, hi in segments:
-        start, end = max(lo, after), min(hi, upto)
-        if start < end:
-            rows = fetch_all(conn, _RANGE_SQL, (segment_id, start, end), blob_sql=_RANGE_BLOB_SQL)
-            events += _to_events(owner, rows)
-    return events
-
-
 def read_window(store: StoreCore, ulid: str, from_seq: int, limit: int) -> TimelineWindow:
     """The events with ``from_seq <= seq < from_seq + limit`` (fewer at the end)."""
     with store._reading() as conn:
         session_id, fork_seq, last_seq = _position(conn, ulid)
         after = min(from_seq - 1, last_seq)
         upto = min(after + limit, last_seq)
-        segments = _segments(conn, ulid, session_id, fork_seq, last_seq, after)
-        events = _read_range(conn, segments, after, upto)
+        events = timeline_page(conn, (session_id, ulid, fork_seq), after, upto)
     return TimelineWindow(ulid, tuple(events), last_seq, fork_seq)
 
 
@@ -160,8 +138,7 @@ def read_window_end(store: StoreCore, ulid: str, limit: int) -> TimelineWindow:
     with store._reading() as conn:
         session_id, fork_seq, last_seq = _position(conn, ulid)
         after = max(0, last_seq - limit)
-        segments = _segments(conn, ulid, session_id, fork_seq, last_seq, after)
-        events = _read_range(conn, segments, after, last_seq)
+        events = timeline_page(conn, (session_id, ulid, fork_seq), after, last_seq)
     return TimelineWindow(ulid, tuple(events), last_seq, fork_seq)
 
 
@@ -225,7 +202,7 @@ def search_timeline(
     pattern = like_pattern(needle)
     with store._reading() as conn:
         session_id, fork_seq, last_seq = _position(conn, ulid)
-        segments = _segments(conn, ulid, session_id, fork_seq, last_seq, 0)
+        segments = _segments(conn, ulid, session_id, fork_seq, last_seq)
     found: list[Event] = []
     if before_seq is None:
         cursor = after_seq or 0

@@ -38,8 +38,9 @@ def run(
     app = BrowseApp(store, pick=pick, needle=needle, include_archived=include_archived)
     with on_the_terminal():
         chosen = app.run()
-    status = app.return_code
-    return chosen, (1 if status is None and pick and chosen is None else status or 0)
+    if pick:  # however the app was left (q, Escape, Ctrl+Q), no choice is status 1
+        return chosen, 0 if chosen else 1
+    return chosen, app.return_code or 0
 
 
 def pick_session(store: Store, *, needle: str = "", include_archived: bool = False) -> str | None:

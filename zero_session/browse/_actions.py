@@ -35,9 +35,10 @@ def _write(store: Store, step: Callable[[Store], T]) -> T:
         return step(writer)
 
 
-def label(store: Store, ulid: str, name: str) -> str:
-    _write(store, lambda w: w.label(ulid, name))
-    return f"labelled {ulid[:12]} '{name}'"
+def label(store: Store, ulid: str, name: str, *, move: bool = False) -> str:
+    """Label the session; LabelTaken when another session has the name (unless move)."""
+    _write(store, lambda w: w.label(ulid, name, move=move))
+    return f"labelled {ulid[:12]} '{name}'" + (" (moved)" if move else "")
 
 
 def unlabel(store: Store, name: str) -> str:

@@ -12,6 +12,8 @@ from ._timeline_screen import TimelineScreen
 
 __all__ = ["BrowseApp"]
 
+_TIMELINE = "timeline"
+
 
 class BrowseApp(App[str | None]):
     """``zero-session browse``: sessions, their timelines, and actions on them.
@@ -43,8 +45,18 @@ class BrowseApp(App[str | None]):
         self.push_screen(ListScreen())
 
     def open_timeline(self, ulid: str) -> None:
-        """Show the timeline of ``ulid`` over the list."""
-        self.push_screen(TimelineScreen(ulid))
+        """Show the timeline of ``ulid`` over the list.
+
+        One timeline screen is made on the first open and installed, so it survives
+        going back to the list: later opens reuse it (nothing mounted, no CSS applied).
+        """
+        if self.is_screen_installed(_TIMELINE):
+            screen = self.get_screen(_TIMELINE)
+            assert isinstance(screen, TimelineScreen)
+            screen.show(ulid)
+        else:
+            self.install_screen(TimelineScreen(ulid), _TIMELINE)
+        self.push_screen(_TIMELINE)
 
     def close_timeline(self, *, changed: bool = False) -> None:
         """Back to the list; read again when an action ``changed`` the store."""

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.events import Click
+from textual.events import Click, Resize
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
@@ -74,10 +75,16 @@ class RowView(ScrollView, can_focus=True):
         index = round(self.scroll_y) + y
         if index >= self.row_count:
             return Strip.blank(width, PLAIN)
-        strip = Strip(self.row_segments(index)).crop_extend(0, width, PLAIN)
+        segments = self.row_segments(index)
         if index == self.cursor:
-            strip = strip.apply_style(_CURSOR)
-        return strip
+            segments = [Segment(text, (style or PLAIN) + _CURSOR) for text, style, _ in segments]
+        # One Strip per row (a row is drawn on every frame that shows it): padded to the
+        # width here rather than by crop_extend, which builds two more.
+        length = sum(cell_len(text) for text, _, _ in segments)
+        if length < width:
+            pad_style = _CURSOR if index == self.cursor else PLAIN
+            return Strip([*segments, Segment(" " * (width - length), pad_style)], width)
+        return Strip(segments, length).crop(0, width)
 
     @property
     def page_rows(self) -> int:
@@ -106,6 +113,11 @@ class RowView(ScrollView, can_focus=True):
 
     def action_last(self) -> None:
         self.move_to(self.row_count - 1)
+
+    def on_resize(self, event: Resize) -> None:
+        # Keep the cursor's row on screen when the terminal (or the view) changes size.
+        if self.size.height and self.row_count:
+            self.move_to(self.cursor)
 
     def on_click(self, event: Click) -> None:
         self.move_to(round(self.scroll_y) + event.y)

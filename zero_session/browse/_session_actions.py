@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from ..errors import HasForks, ZeroSessionError
+from ..errors import HasForks, LabelTaken, ZeroSessionError
 from . import _actions
 from ._dialogs import Ask, Confirm
 
@@ -73,8 +73,24 @@ class SessionActions:
         ulid = target[0]
 
         def done(name: str | None) -> None:
-            if name:
-                self._run(lambda: _actions.label(self._store, ulid, name))
+            if not name:
+                return
+            try:
+                message = _actions.label(self._store, ulid, name)
+            except LabelTaken as taken:
+
+                def move(yes: bool | None) -> None:
+                    if yes:
+                        self._run(lambda: _actions.label(self._store, ulid, name, move=True))
+
+                question = f"'{name}' names session {taken.ulid}. Move it to {ulid}?"
+                self._screen.app.push_screen(Confirm(question), move)
+                return
+            except (ZeroSessionError, OSError) as exc:
+                self._screen.notify(" ".join(str(exc).split()), severity="error", markup=False)
+                return
+            self._screen.notify(message, markup=False)
+            self.after_action()
 
         self._screen.app.push_screen(Ask(f"Label for {ulid}:"), done)
 

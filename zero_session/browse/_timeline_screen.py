@@ -87,6 +87,19 @@ class TimelineScreen(SessionActions, Screen[None]):
     def on_mount(self) -> None:
         self.set_focus(self.view)
 
+    def show(self, ulid: str) -> None:
+        """Show another session's timeline in this (already mounted) screen: the app
+        keeps one timeline screen, so opening a session mounts nothing."""
+        self._stop_following()
+        self.ulid, self.needle, self.changed = ulid, "", False
+        self.query_one("#detail", Static).remove_class("shown")
+        self.query_one("#ask", Input).remove_class("shown")
+        view = self.view
+        view.ulid, view.match_seq, view.highlight = ulid, None, None
+        view.open_at_end()
+        self._update_title()
+        self.set_focus(view)
+
     def _update_title(self) -> None:
         self.query_one("#title", Static).update(self._title_text(self.view.last_seq))
 
@@ -117,7 +130,13 @@ class TimelineScreen(SessionActions, Screen[None]):
             field.remove_class("shown")
             self.set_focus(self.view)
             return
+        self._stop_following()
         self.browse.close_timeline(changed=self.changed)
+
+    def _stop_following(self) -> None:
+        if self.following is not None:
+            self.following.stop()
+            self.following = None
 
     def action_quit_app(self) -> None:
         self.browse.quit_without_choice()
@@ -149,6 +168,7 @@ class TimelineScreen(SessionActions, Screen[None]):
             self.view.move_to(int(text) - 1)
         else:
             self.needle = text
+            self.view.search_for(text)
             self._update_title()
             self.search(1)
 
@@ -250,4 +270,5 @@ class TimelineScreen(SessionActions, Screen[None]):
         self._update_title()
 
     def after_deleted(self) -> None:
+        self._stop_following()
         self.browse.close_timeline(changed=True)
