@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import math
 import pickle
 import warnings
@@ -311,70 +310,5 @@ def test_a_cancelled_write_is_waited_for_before_the_cancellation_propagates(
         with pytest.raises(asyncio.CancelledError):
             await write
         assert [e.text for e in store.replay(ulid)] == ["user: one", "user: two"]
-
-    asyncio.run(main())
-
-
-# ------------------------------------------------- a conversation pulled from elsewhere
-
-
-def _pull(source: Store, into: Store, ulid: str) -> None:
-    """What ``sync.pull`` writes locally: ``ulid`` with its events, owned by ``source``."""
-    from zero_session._origins import PulledSession, apply_pulled
-    from zero_session._sync_source import store_id
-
-    s = source.get(ulid)
-    events = [
-        (e.seq, e.at_ms, e.kind, e.text, None if e.data is None else json.dumps(e.data))
-        for e in source.events(s, limit=None)
-    ]
-    origin = store_id(source, create=True)
-    assert origin is not None
-    pulled = PulledSession(
-        ulid=s.ulid,
-        origin=origin,
-        parent_ulid=None,
-        fork_seq=0,
-        started_at_ms=s.started_at_ms,
-        ended_at_ms=s.ended_at_ms,
-        cli_version=s.cli_version,
-        engine_base_url=s.engine_base_url,
-        cwd=s.cwd,
-        meta_json=json.dumps(s.meta),
-        expires_at_ms=s.expires_at_ms,
-        origin_labels=s.labels,
-        events=events,
-    )
-    apply_pulled(into, [pulled])
-
-
-def test_a_pulled_conversation_continues_in_a_local_fork(
-    open_store: Callable[..., Store], tmp_path: Path
-) -> None:
-    """The store refuses appends to a session pulled from another store (it belongs to
-    its origin); the adapter, whose writes go through that same append path, continues
-    the conversation in a local fork and leaves the pulled session as it was."""
-    here, there = open_store(tmp_path / "here.db"), open_store(tmp_path / "there.db")
-
-    async def main() -> None:
-        origin = ZeroAgentsSession("conv", there)
-        await origin.add_items([_msg("user", "one"), _msg("assistant", "two")])
-        pulled_ulid = await origin.ulid()
-        _pull(there, here, pulled_ulid)
-        here.set_milestone("agents.session.conv", pulled_ulid)
-
-        session = ZeroAgentsSession("conv", here)
-        assert await session.get_items() == [_msg("user", "one"), _msg("assistant", "two")]
-        await session.add_items([_msg("user", "three")])
-        assert await session.pop_item() == _msg("user", "three")
-        await session.add_items([_msg("user", "four")])
-        expected = [_msg("user", "one"), _msg("assistant", "two"), _msg("user", "four")]
-        assert await session.get_items() == expected
-        fork_ulid = await session.ulid()
-        assert fork_ulid != pulled_ulid
-        assert here.get(fork_ulid).parent_ulid == pulled_ulid
-        assert here.get_milestone("agents.session.conv") == fork_ulid
-        assert [e.text for e in here.replay(pulled_ulid)] == ["user: one", "assistant: two"]
-        assert await ZeroAgentsSession("conv", here).get_items() == expected
 
     asyncio.run(main())
