@@ -191,9 +191,7 @@ UNSTORABLE: list[Any] = [
 
 
 @pytest.mark.parametrize("bad", UNSTORABLE, ids=["set", "object", "bytes"])
-def test_an_item_json_cannot_hold_raises_type_error_as_in_the_sdk(
-    tmp_path: Path, bad: Any
-) -> None:
+def test_an_item_json_cannot_hold_raises_type_error_as_in_the_sdk(tmp_path: Path, bad: Any) -> None:
     async def add(session: Any) -> list[Any]:
         await session.add_items([_msg("user", "kept")])
         with pytest.raises(TypeError):

@@ -61,7 +61,6 @@ def _texts(store: Store, ulid: str) -> list[str]:
     return [e.text for e in store.replay(ulid)]
 
 
-
 def test_records_and_close_ends_every_session_it_opened(
     open_store: Callable[..., Store],
 ) -> None:

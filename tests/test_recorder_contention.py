@@ -54,8 +54,7 @@ def test_session_deleted_by_another_process_continues_in_a_new_session(
     rec.record("prompt", "gone with its session")
     assert rec.flush()
     run_child(
-        f"from zero_session import Store\ns = Store.open()\ns.end({first!r})\n"
-        f"s.delete({first!r})",
+        f"from zero_session import Store\ns = Store.open()\ns.end({first!r})\ns.delete({first!r})",
         subprocess_env,
     )
     rec.record("prompt", "kept")

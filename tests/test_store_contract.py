@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clocks import ManualClock
 
 from zero_session import (
     AmbiguousSession,
@@ -37,11 +38,13 @@ class Api:
     def __init__(self, path: Path, flavour: str) -> None:
         self.flavour = flavour
         self._loop: asyncio.AbstractEventLoop | None = None
+        # A clock one ms further on every call: times are distinct and ordered.
+        clock = ManualClock(1_767_225_600_000, step_ms=1)
         if flavour == "sync":
-            self._store: Any = Store.open(path)
+            self._store: Any = Store.open(path, clock=clock)
         else:
             self._loop = asyncio.new_event_loop()
-            self._store = self._loop.run_until_complete(AsyncStore.open(path))
+            self._store = self._loop.run_until_complete(AsyncStore.open(path, clock=clock))
 
     def __call__(self, name: str, *args: Any, **kwargs: Any) -> Any:
         result = getattr(self._store, name)(*args, **kwargs)

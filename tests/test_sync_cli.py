@@ -20,9 +20,7 @@ pytestmark = pytest.mark.postgres
 
 def run(db_file: Path, dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = cli_env(db_file, ZERO_SESSION_PG=dsn)
-    return subprocess.run(
-        [str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_init_push_status(tmp_path: Path, pg_server: Any, pg_dsn: str) -> None:
@@ -111,3 +109,24 @@ def test_watch_pushes_until_ctrl_c(tmp_path: Path, pg_server: Any, pg_dsn: str) 
             watcher.kill()
     assert watcher.returncode == 0, err
     assert "pushed" in out and "Traceback" not in err
+
+
+def test_a_progress_bar_on_a_terminal_only(tmp_path: Path, pg_dsn: str) -> None:
+    import pexpect
+
+    db_file = tmp_path / "s.db"
+    with Store.open(db_file) as store:
+        ulid = store.start().ulid
+        store.append_many(ulid, [("prompt", f"e{i}") for i in range(12_000)])
+    child = pexpect.spawn(
+        str(SCRIPT),
+        ["sync", "push"],
+        env=cli_env(db_file, ZERO_SESSION_PG=pg_dsn),
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect(r"pushing [\d,]+ / 12,000 events")
+    child.expect("pushed 12,000 events")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

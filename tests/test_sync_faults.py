@@ -74,9 +74,7 @@ def test_wrong_password_names_user_and_host(store: Store, pg_server: Any) -> Non
     assert (type(revived), str(revived), revived.kind) == (SyncError, str(error), "rejected")
 
 
-def test_server_killed_mid_push_then_converges(
-    store: Store, pg_server: Any, pg_dsn: str
-) -> None:
+def test_server_killed_mid_push_then_converges(store: Store, pg_server: Any, pg_dsn: str) -> None:
     """100k+ events; the server dies (pg_ctl -m immediate) after the first batches."""
     n_events = 120_000
     ulid = fill(store, n_events)

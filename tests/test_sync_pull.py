@@ -193,6 +193,9 @@ def test_a_label_of_two_stores_is_ambiguous_and_unknown_refs_are_not_found(
     stores: Callable[[str], Store], pg_dsn: str
 ) -> None:
     a, b, c = stores("a"), stores("b"), stores("c")
+    with pytest.raises(SessionNotFound, match="nothing was ever pushed"):
+        sync.pull(c, "anything", pg_dsn)  # an empty server: no schema made by a pull
+    assert server_rows(pg_dsn, "SELECT to_regnamespace('zero_session')") == [(None,)]
     mine_a, mine_b = a.start(), b.start()
     a.label(mine_a, "shared")
     b.label(mine_b, "shared")
@@ -452,3 +455,61 @@ def test_shell_in_a_terminal_resumes_a_session_from_the_server(
         assert b.get(other.ulid).origin == store_id(a)
         forks = [s for s in b.list_sessions(None) if s.parent_ulid == grandchild.ulid]
         assert len(forks) == 1 and forks[0].ended_at_ms is not None
+
+
+def test_the_least_privilege_writer_role_pulls(
+    stores: Callable[[str], Store], pg_server: Any
+) -> None:
+    from test_sync_security import set_up_roles
+
+    _, _, writer_dsn = set_up_roles(pg_server)
+    a, b = stores("a"), stores("b")
+    _, _, grandchild = tree(a)
+    sync.push(a, writer_dsn)
+    sync.pull(b, "pre-cpi", writer_dsn)
+    assert list(b.replay(grandchild.ulid)) == list(a.replay(grandchild.ulid))
+    fork = b.resume(grandchild.ulid).session
+    b.append(fork, "prompt", "from B")
+    assert sync.push(b, writer_dsn).events == 1
+
+
+PULL_CHILD = """
+import sys
+from zero_session import Store, sync
+with Store.open(sys.argv[1]) as store:
+    print(sync.pull(store, sys.argv[2], sys.argv[3]).last_seq)
+"""
+
+
+def test_two_processes_pulling_one_session_into_one_file_both_succeed(
+    stores: Callable[[str], Store], pg_dsn: str, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    import subprocess
+    import sys
+
+    a = stores("a")
+    big = a.start()
+    for start in range(0, 20_000, 2_000):
+        a.append_many(big, [("system", f"event {i}") for i in range(start, start + 2_000)])
+    child = a.fork(big)
+    a.append(child, "prompt", "last")
+    sync.push(a, pg_dsn)
+    target = tmp_path / "b.db"
+    Store.open(target).close()
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PULL_CHILD, str(target), child.ulid, pg_dsn],
+            env=subprocess_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert out.split() == ["20001"]
+    with Store.open(target, readonly=True) as b:
+        assert list(b.replay(child.ulid)) == list(a.replay(child.ulid))
+        assert b.check().ok

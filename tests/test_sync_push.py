@@ -100,9 +100,9 @@ def test_push_is_exact_and_idempotent(store: Store, pg_server: Any, pg_dsn: str)
     )
     assert jsonb[1][1] == {"z": 1, "a": [1, 2, {"n": None}]}
     assert jsonb[2][1] is None  # \u0000: kept only as text
-    assert pg_server.execute(
-        "SELECT store_id, name, ulid FROM zero_session.labels", dbname=db
-    ) == [(sid, "deepest", ulids[2])]
+    assert pg_server.execute("SELECT store_id, name, ulid FROM zero_session.labels", dbname=db) == [
+        (sid, "deepest", ulids[2])
+    ]
 
     again = sync.push(store, pg_dsn)
     assert (again.events, again.sessions, again.milestones, again.diverged) == (0, 0, 0, ())
@@ -122,9 +122,7 @@ def test_incremental_push_and_metadata(store: Store, pg_server: Any, pg_dsn: str
     assert (report.events, report.sessions, report.milestones) == (3, 3, 2)
     assert server_rows(pg_server, pg_dsn, child) == local_rows(store, child)
     db = dbname_of(pg_dsn)
-    states = dict(
-        pg_server.execute("SELECT ulid, state FROM zero_session.session_list", dbname=db)
-    )
+    states = dict(pg_server.execute("SELECT ulid, state FROM zero_session.session_list", dbname=db))
     assert states == {root: "ended", child: "open", grandchild: "archived"}
     assert pg_server.execute("SELECT name, ulid FROM zero_session.labels", dbname=db) == [
         ("top", root)
@@ -300,3 +298,39 @@ def test_events_are_append_only_on_the_server(store: Store, pg_server: Any, pg_d
     ):
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             pg_server.execute(statement, dbname=dbname_of(pg_dsn))
+
+
+def test_deleting_locally_never_deletes_on_the_server(
+    store: Store, pg_server: Any, pg_dsn: str
+) -> None:
+    kept, gone = store.start(), store.start()
+    for s in (kept, gone):
+        store.append(s.ulid, "prompt", "hello")
+    sync.push(store, pg_dsn)
+    store.delete(gone.ulid)
+    report = sync.push(store, pg_dsn)
+    assert (report.events, report.sessions) == (0, 0)
+    on_server = pg_server.execute(
+        "SELECT ulid FROM zero_session.sessions ORDER BY ulid", dbname=dbname_of(pg_dsn)
+    )
+    assert on_server == sorted([(kept.ulid,), (gone.ulid,)])
+    cursors = [m.key for m in store.milestones("zero_session.sync.")]
+    assert len(cursors) == 2 and not any(gone.ulid in key for key in cursors)
+
+
+def test_import_never_takes_another_files_identity(
+    tmp_path: Path, store: Store, open_store: Any, pg_dsn: str
+) -> None:
+    import io
+
+    store.append(store.start().ulid, "prompt", "x")
+    sync.push(store, pg_dsn)
+    dump = io.StringIO()
+    store.export(dump)
+    assert "zero_session.store_id" in dump.getvalue()
+    other = open_store(tmp_path / "other.db")
+    other.append(other.start().ulid, "prompt", "y")
+    mine = sync.push(other, pg_dsn).store_id
+    other.import_(dump.getvalue().splitlines())
+    assert other.get_milestone("zero_session.store_id") == mine
+    assert sync.push(other, pg_dsn).store_id == mine

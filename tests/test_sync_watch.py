@@ -29,9 +29,9 @@ def wait_for(condition: Any, timeout_s: float = 30, what: str = "condition") -> 
 
 def server_events(pg_server: Any, dsn: str) -> list[tuple[Any, ...]]:
     db = dbname_of(dsn)
-    if not pg_server.execute("SELECT to_regclass('zero_session.events') IS NOT NULL", dbname=db)[
+    if not pg_server.execute("SELECT to_regclass('zero_session.events') IS NOT NULL", dbname=db)[0][
         0
-    ][0]:
+    ]:
         return []
     return pg_server.execute(
         "SELECT ulid, seq, text FROM zero_session.events ORDER BY ulid, seq", dbname=db

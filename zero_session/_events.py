@@ -421,20 +421,17 @@ def insert_prepared(
     """
     session_id, first = reserve_seqs(conn, ulid, len(rows), at_ms, expected_seq)
     insert_rows_at(conn, session_id, first, at_ms, rows)
-    # new_event inlined: a call per event costs ~4 % of a 100-event batch append.
-    events: list[Event] = []
-    append = events.append
-    new = _new
-    seqs = range(first, first + len(rows))
-    for seq, (kind, text, _), data in zip(seqs, rows, datas, strict=True):
-        event = new(Event)
-        _set_session(event, ulid)
-        _set_seq(event, seq)
-        _set_at_ms(event, at_ms)
-        _set_kind(event, kind)
-        _set_text(event, text)
-        _set_data(event, data)
-        append(event)
+    # Column by column in C, as _to_events does (no Python bytecode per event).
+    count = len(rows)
+    events = list(map(_new, repeat(Event, count)))
+    consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
+    consume(map(_set_session, events, repeat(ulid, count)))
+    consume(map(_set_seq, events, range(first, first + count)))
+    consume(map(_set_at_ms, events, repeat(at_ms, count)))
+    kinds, texts, _ = zip(*rows, strict=True) if rows else ((), (), ())
+    consume(map(_set_kind, events, kinds))
+    consume(map(_set_text, events, texts))
+    consume(map(_set_data, events, datas))
     return events
 
 

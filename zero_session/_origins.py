@@ -25,7 +25,7 @@ import attrs
 
 from . import _milestones
 from ._sql import fetch_all
-from .errors import ForeignSession, InvalidInput
+from .errors import ForeignSession, InvalidInput, ReadOnlyStore
 from .ids import is_ulid, new_ulid
 from .models import KIND_PATTERN
 
@@ -167,14 +167,11 @@ def apply_pulled(store: StoreCore, batch: Sequence[PulledSession]) -> list[Sessi
     from ._sessions import require_row, to_session
 
     if store._readonly:
-        from .errors import ReadOnlyStore
-
         raise ReadOnlyStore(f"{store._path} was opened read-only")
     for pulled in batch:
         _check_shape(pulled)
-    with store._reading() as conn:
-        mine = _read_store_id(conn)
     with store._writing() as conn:
+        mine = _read_store_id(conn)
         for pulled in batch:
             if pulled.origin == mine:
                 raise InvalidInput(

@@ -35,6 +35,7 @@ __all__ = [
     "advance_cursors",
     "change_mark",
     "cursors",
+    "drop_cursors",
     "event_rows",
     "labels_of",
     "snapshot",
@@ -157,6 +158,16 @@ def advance_cursors(store: StoreCore, server_id: str, cursors: dict[str, str]) -
         now = store._now()
         for name, value in cursors.items():
             _milestones.set_value(conn, prefix + name, value, now)
+
+
+def drop_cursors(store: StoreCore, server_id: str, names: list[str]) -> None:
+    """Forget the cursors ``names`` (of sessions deleted locally) in one short write."""
+    if not names:
+        return
+    prefix = f"{CURSOR_PREFIX}{server_id}."
+    with store._writing() as conn:
+        for name in names:
+            _milestones.delete_key(conn, prefix + name)
 
 
 def cursors(milestones: dict[str, tuple[str, int]], server_id: str) -> dict[str, str]:

@@ -290,7 +290,15 @@ def fork_command(state: State, needle: str, at_seq: int | None) -> None:
     """Start a child of NEEDLE that keeps its first SEQ events (nothing is copied)."""
     with state.open(write=True) as store:
         parent = store.find(needle)
+        if at_seq is not None and at_seq > parent.last_seq:
+            raise UserError(
+                f"--at {at_seq} is past the end of session {parent.ulid} "
+                f"(its last seq is {parent.last_seq:,})"
+            )
         child = store.fork(parent, at_seq=at_seq)
+        # The CLI never writes into the fork: end it, so that it reads as "ended" rather
+        # than "interrupted" once this process is gone.  A program resumes it to write.
+        child = store.end(child)
     if state.out.json:
         state.out.document(session_doc(child))
     else:

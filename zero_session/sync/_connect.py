@@ -164,13 +164,17 @@ def connect(dsn: str | None, *, connect_timeout_s: float | None = None) -> tuple
     return target.connect(connect_timeout_s=connect_timeout_s), target
 
 
+_IDLE_S = 5.0
+
+
 class IoGuard:
     """Bounds each server round trip: if one takes longer than ``timeout_s``, the
     connection's socket is shut down, so the blocked call fails at once instead of
     waiting on a link that will never answer.
 
-    One watchdog thread per guard (started on first use, ended by :meth:`close`) sleeps
-    until the armed deadline; arming and disarming only touch a condition variable.
+    One watchdog thread per guard sleeps until the armed deadline; arming and disarming
+    only touch a condition variable.  It starts on first use and ends after
+    :data:`_IDLE_S` seconds without a round trip, or at :meth:`close`.
     """
 
     def __init__(self, conn: psycopg.Connection[Any], timeout_s: float) -> None:
@@ -208,7 +212,8 @@ class IoGuard:
         with self._cond:
             while not self._closed:
                 if self._deadline is None:
-                    self._cond.wait()
+                    if not self._cond.wait(_IDLE_S) and self._deadline is None:
+                        break  # idle: the next round trip starts a new thread
                     continue
                 remaining = self._deadline - time.monotonic()
                 if remaining > 0:
@@ -217,6 +222,7 @@ class IoGuard:
                 self._deadline = None
                 self.fired = True
                 self._cut()
+            self._thread = None
 
     def _cut(self) -> None:
         try:

@@ -7,10 +7,11 @@ One push, step by step:
    seq this file last pushed to this server and a fingerprint of its metadata; a
    session whose last seq and fingerprint match is left alone, so an idle push touches
    the server for nothing but its schema check.
-2. One server transaction registers the store and upserts the changed sessions (new
-   ones, and ended / archived / expiry changes), then reads back each one's origin and
-   ``last_seq``.  A ulid the server holds for another store is a divergence: recorded,
-   and its events are not sent.
+2. One server transaction registers the store and upserts the sessions that are new
+   to the server or whose metadata changed (ended, archived, expiry), then reads back
+   each one's origin and ``last_seq``.  A ulid the server holds for another store is a
+   divergence: recorded, and its events are not sent.  Sessions that only grew skip
+   this step.
 3. Events, parents' before children's, in seq order, read from the file a page at a time
    (the store's mutex is held only for each page read, never across the network), are
    sent in batches.  Each batch is one server transaction: the sessions' rows are locked
@@ -36,7 +37,6 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
-from psycopg.copy import QueuedLibpqWriter
 
 from .. import _sync_source as source
 from .._milestones import INTERNAL_PREFIX
@@ -44,15 +44,14 @@ from .._sessions import LABEL_PREFIX
 from .._store_core import StoreCore
 from ._connect import IoGuard, Target
 from ._reports import Divergence, PushReport
-from ._server_schema import ensure_schema, server_id
+from ._server_schema import ensure_schema, known_server_version, server_id
 
 __all__ = ["Pusher"]
 
 Progress = Callable[[int, int], object]
 
 PAGE_ROWS = 2_000  # events per local read (one short read transaction each)
-BATCH_ROWS = 20_000  # events per server transaction
-BATCH_BYTES = 16 << 20  # ... or this many bytes of text and data, whichever comes first
+BATCH_ROWS = 20_000  # events per server transaction (streamed: a page is held at a time)
 _REPLACEMENT = "\ufffd"
 _MILESTONES_CURSOR = "milestones"
 
@@ -117,6 +116,10 @@ RETURNING s.ulid
 _SERVER_SESSIONS_SQL = (
     "SELECT ulid, origin, last_seq FROM zero_session.sessions WHERE ulid = ANY(%s)"
 )
+_SCHEMA_STATE_SQL = (
+    "SELECT (SELECT coalesce(max(version), 0) FROM zero_session.schema_migrations), "
+    "(SELECT server_id FROM zero_session.server_identity)"
+)
 _RECORD_FOREIGN_SQL = """
 INSERT INTO zero_session.divergences (ulid, seq, store_id, reason)
 SELECT u, 0, %s, 'the session belongs to another store' FROM unnest(%s::text[]) AS u
@@ -180,23 +183,79 @@ def _milestones_fingerprint(milestones: dict[str, tuple[str, int]]) -> str:
     return digest.hexdigest()
 
 
-def _copy_rows(conn: psycopg.Connection[Any], sql: str, rows: list[tuple[Any, ...]]) -> None:
-    """COPY ``rows``; a writer thread sends while this one formats the next rows."""
-    cursor = conn.cursor()
-    with cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
-        for row in rows:
-            copy.write_row(row)
+class _Sent:
+    """What one batch sent: events read from the file, and how many were new."""
+
+    __slots__ = ("inserted", "read")
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.inserted = 0
 
 
 class _Pending:
-    """A session to push: its row, the seq this file last pushed, its fingerprint."""
+    """A session to push: its row, the seq this file last pushed, its fingerprint, and
+    whether the server has its row with this metadata already (no upsert needed)."""
 
-    __slots__ = ("fp", "pushed_seq", "session")
+    __slots__ = ("fp", "known", "pushed_seq", "session")
 
-    def __init__(self, session: source.LocalSession, pushed_seq: int, fp: str) -> None:
+    def __init__(self, session: source.LocalSession, pushed_seq: int, fp: str, known: bool) -> None:
         self.session = session
         self.pushed_seq = pushed_seq
         self.fp = fp
+        self.known = known
+
+
+class _Part:
+    """One session's share of a batch: its events after ``after`` up to ``upto``."""
+
+    __slots__ = ("after", "last_at_ms", "last_sent", "pending", "session_id", "ulid", "upto")
+
+    def __init__(self, pending: _Pending, after: int, upto: int) -> None:
+        self.pending = pending
+        self.ulid = pending.session.ulid
+        self.session_id = pending.session.session_id
+        self.after = after
+        self.upto = upto
+        self.last_sent = after
+        self.last_at_ms: int | None = None
+
+
+def _pending(sessions: list[source.LocalSession], cursors: dict[str, str]) -> list[_Pending]:
+    """The sessions whose last seq or metadata differ from their cursor, in file order
+    (parents before children)."""
+    pending: list[_Pending] = []
+    for session in sessions:
+        fp = fingerprint(session)
+        mark = cursors.get(session.ulid)
+        if mark == f"{session.last_seq} {fp}":
+            continue
+        pushed = int(mark.split(" ", 1)[0]) if mark else session.fork_seq
+        pushed = min(max(pushed, session.fork_seq), session.last_seq)
+        # Its row is on the server with this metadata unless the cursor says otherwise.
+        known = mark is not None and mark.endswith(f" {fp}")
+        pending.append(_Pending(session, pushed, fp, known))
+    return pending
+
+
+def _plan(pending: list[_Pending]) -> list[list[_Part]]:
+    """Batches of at most BATCH_ROWS events, parents' sessions before children's."""
+    batches: list[list[_Part]] = []
+    current: list[_Part] = []
+    room = BATCH_ROWS
+    for p in pending:
+        after = p.pushed_seq
+        while after < p.session.last_seq:
+            upto = min(p.session.last_seq, after + room)
+            current.append(_Part(p, after, upto))
+            room -= upto - after
+            after = upto
+            if room == 0:
+                batches.append(current)
+                current, room = [], BATCH_ROWS
+    if current:
+        batches.append(current)
+    return batches
 
 
 class Pusher:
@@ -222,6 +281,18 @@ class Pusher:
         """Stop the I/O guard's thread (the connection is the caller's)."""
         self._guard.close()
 
+    def _prepare_schema(self) -> str:
+        """The server's id, after creating or migrating its schema if needed; one round
+        trip when the schema is current."""
+        try:
+            version, identity = self._conn.execute(_SCHEMA_STATE_SQL).fetchone() or (0, None)
+        except psycopg.errors.UndefinedTable:
+            version, identity = 0, None
+        if version != known_server_version() or identity is None:
+            ensure_schema(self._conn, self._target)
+            return server_id(self._conn)
+        return str(identity)
+
     def _server(self, doing: str) -> Any:
         """Run a server step under the I/O guard, its errors as SyncError."""
         return _ServerStep(self, doing)
@@ -236,27 +307,24 @@ class Pusher:
         assert sid is not None
         if self._server_id is None:
             with self._server("cannot prepare the schema on"):
-                ensure_schema(self._conn, self._target)
-                self._server_id = server_id(self._conn)
+                self._server_id = self._prepare_schema()
         server = self._server_id
         snap = source.snapshot(store)
         cursors = source.cursors(snap.milestones, server)
-        pending: list[_Pending] = []
-        for session in snap.sessions:
-            fp = fingerprint(session)
-            mark = cursors.get(session.ulid)
-            if mark == f"{session.last_seq} {fp}":
-                continue
-            pushed = int(mark.split(" ", 1)[0]) if mark else session.fork_seq
-            pushed = min(max(pushed, session.fork_seq), session.last_seq)
-            pending.append(_Pending(session, pushed, fp))
+        pending = _pending(snap.sessions, cursors)
+        # Sessions deleted locally stay on the server; only their cursors go.
+        local = {session.ulid for session in snap.sessions}
+        source.drop_cursors(
+            store, server, [n for n in cursors if n != _MILESTONES_CURSOR and n not in local]
+        )
         milestones_fp = _milestones_fingerprint(snap.milestones)
         counts = {"events": 0, "milestones": 0}
         touched: set[str] = set()
         diverged: list[Divergence] = []
         complete = True
-        if pending:
+        if any(not p.known for p in pending):
             touched |= self._upsert_sessions(sid, pending, diverged)
+        if pending:
             complete = self._push_events(
                 sid, server, pending, counts, touched, diverged, progress, stop
             )
@@ -281,7 +349,7 @@ class Pusher:
     ) -> set[str]:
         """Register the store, upsert the pending sessions; drop (and record) the ones
         another store owns.  The ulids created or changed."""
-        rows = [p.session for p in pending]
+        rows = [p.session for p in pending if not p.known]
         columns = [
             [s.ulid for s in rows],
             [s.parent_ulid for s in rows],
@@ -310,9 +378,11 @@ class Pusher:
             diverged.append(Divergence(ulid, 0, "the session belongs to another store"))
         pending[:] = [p for p in pending if p.session.ulid not in foreign]
         for p in pending:
-            # A server restored from an older backup holds less than this file pushed:
-            # send again from where the server stands.
-            p.pushed_seq = max(p.session.fork_seq, min(p.pushed_seq, owners[p.session.ulid][1]))
+            if p.session.ulid in owners:
+                # A server restored from an older backup holds less than this file
+                # pushed: send again from where the server stands.
+                server_last = owners[p.session.ulid][1]
+                p.pushed_seq = max(p.session.fork_seq, min(p.pushed_seq, server_last))
         # Sessions with nothing left to send are done: their cursor moves now.
         done = {
             p.session.ulid: f"{p.session.last_seq} {p.fp}"
@@ -339,96 +409,91 @@ class Pusher:
         """Send every pending event in batches; False if ``stop`` ended it early."""
         total = sum(p.session.last_seq - p.pushed_seq for p in pending)
         done_events = 0
-        batch: list[tuple[Any, ...]] = []
-        spans: dict[str, list[Any]] = {}  # ulid -> [first seq, last seq, last at, pending]
-        batch_bytes = 0
         if progress is not None and total:
             progress(0, total)
-
-        def flush() -> None:
-            nonlocal batch, spans, batch_bytes, done_events
-            inserted = self._send_batch(sid, batch, spans, diverged)
-            counts["events"] += inserted
-            touched.update(u for u, span in spans.items() if span[1] > span[3].pushed_seq)
+        for batch in _plan(pending):
+            if stop is not None and stop.is_set():
+                return False
+            sent = self._send_batch(sid, batch, diverged)
+            counts["events"] += sent.inserted
             marks = {}
-            for ulid, (_, last, _, p) in spans.items():
-                complete = last >= p.session.last_seq
-                marks[ulid] = f"{last} {p.fp if complete else 'partial'}"
-                p.pushed_seq = last
+            for part in batch:
+                p = part.pending
+                if part.last_sent > p.pushed_seq:
+                    touched.add(p.session.ulid)
+                    p.pushed_seq = part.last_sent
+                complete = p.pushed_seq >= p.session.last_seq
+                marks[p.session.ulid] = f"{p.pushed_seq} {p.fp if complete else 'partial'}"
             source.advance_cursors(self._store, server, marks)
-            done_events += len(batch)
-            batch, spans, batch_bytes = [], {}, 0
+            done_events += sent.read
             if progress is not None:
                 progress(done_events, total)
-
-        for p in pending:
-            session = p.session
-            after = p.pushed_seq
-            while after < session.last_seq:
-                if stop is not None and stop.is_set():
-                    if batch:
-                        flush()
-                    return False
-                limit = min(PAGE_ROWS, session.last_seq - after)
-                rows = source.event_rows(self._store, session.session_id, after, limit)
-                if not rows:
-                    break  # the session was deleted locally meanwhile
-                batch += server_rows(session.ulid, rows)
-                batch_bytes += sum([len(r[3]) + len(r[4] or "") for r in rows])
-                first, last = rows[0], rows[-1]
-                span = spans.get(session.ulid)
-                if span is None:
-                    spans[session.ulid] = [first[0], last[0], last[1], p]
-                else:
-                    span[1], span[2] = last[0], last[1]
-                after = last[0]
-                if len(batch) >= BATCH_ROWS or batch_bytes >= BATCH_BYTES:
-                    flush()
-        if batch:
-            flush()
         return True
 
-    def _send_batch(
-        self,
-        sid: str,
-        rows: list[tuple[Any, ...]],
-        spans: dict[str, list[Any]],
-        diverged: list[Divergence],
-    ) -> int:
-        """One server transaction for ``rows``; how many events were new."""
+    def _send_batch(self, sid: str, batch: list[_Part], diverged: list[Divergence]) -> _Sent:
+        """One server transaction for ``batch``, the events streamed from the file into
+        ``COPY`` page by page (the server parses one page while the next is read)."""
         conn = self._conn
-        ulids = sorted(spans)
+        ulids = sorted({part.pending.session.ulid for part in batch})
         with self._server("cannot push events to"), conn.transaction():
             server_last = dict(conn.execute(_LOCK_SESSIONS_SQL, (ulids,)).fetchall())
-            inserted = None
-            if all(spans[u][0] > server_last.get(u, 0) for u in ulids):
+            for part in batch:
+                behind = server_last.get(part.ulid, part.after)
+                if behind < part.after:  # a server restored from an older backup
+                    part.after = part.last_sent = max(behind, part.pending.session.fork_seq)
+            sent: _Sent | None = None
+            if all(part.after >= server_last.get(part.ulid, 0) for part in batch):
                 try:
                     with conn.transaction():
-                        _copy_rows(conn, _COPY_EVENTS_SQL, rows)
-                    inserted = len(rows)
+                        sent = self._stream(batch, _COPY_EVENTS_SQL)
+                        sent.inserted = sent.read
                 except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
-                    inserted = None  # rows already there, or data jsonb refuses: merge
-            if inserted is None:
-                inserted = self._merge(sid, rows, diverged)
+                    sent = None  # rows already there, or data jsonb refuses: merge
+            if sent is None:
+                sent = self._merge(sid, batch, diverged)
+            moved = [part for part in batch if part.last_sent > part.after]
             conn.execute(
                 _MOVE_LAST_SEQ_SQL,
-                (ulids, [spans[u][1] for u in ulids], [spans[u][2] for u in ulids]),
+                (
+                    [part.ulid for part in moved],
+                    [part.last_sent for part in moved],
+                    [part.last_at_ms for part in moved],
+                ),
             )
-        return inserted
+        return sent
 
-    def _merge(self, sid: str, rows: list[tuple[Any, ...]], diverged: list[Divergence]) -> int:
+    def _stream(self, batch: list[_Part], sql: str) -> _Sent:
+        """COPY the batch's events, read from the file a page at a time."""
+        sent = _Sent()
+        cursor = self._conn.cursor()
+        with cursor.copy(sql) as copy:
+            for part in batch:
+                part.last_sent, after = part.after, part.after
+                while after < part.upto:
+                    limit = min(PAGE_ROWS, part.upto - after)
+                    rows = source.event_rows(self._store, part.session_id, after, limit)
+                    if not rows:
+                        break  # the session was deleted locally meanwhile
+                    for row in server_rows(part.ulid, rows):
+                        copy.write_row(row)
+                    after = rows[-1][0]
+                    part.last_sent, part.last_at_ms = after, rows[-1][1]
+                    sent.read += len(rows)
+        return sent
+
+    def _merge(self, sid: str, batch: list[_Part], diverged: list[Divergence]) -> _Sent:
         """The careful path: stage the rows, record those that differ from the server's,
-        insert those it lacks; how many were inserted."""
+        insert those it lacks."""
         conn = self._conn
         if not self._staging_made:
             conn.execute(_STAGING_SQL)
             self._staging_made = True
-        _copy_rows(conn, _COPY_STAGING_SQL, rows)
+        sent = self._stream(batch, _COPY_STAGING_SQL)
         for ulid, seq in conn.execute(_RECORD_DIVERGENCES_SQL, (sid,)).fetchall():
             diverged.append(Divergence(ulid, int(seq), "a different event is already at this seq"))
-        inserted = conn.execute(_MERGE_EVENTS_SQL).rowcount
+        sent.inserted = max(0, conn.execute(_MERGE_EVENTS_SQL).rowcount)
         conn.execute("TRUNCATE zs_incoming")
-        return max(0, inserted)
+        return sent
 
     # ---------------------------------------------------------------- milestones
 

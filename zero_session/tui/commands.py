@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from .._documents import share_doc
+from .._words import count
 from ..errors import (
     AmbiguousSession,
     InvalidInput,
@@ -55,7 +56,7 @@ REPLAY_LIMIT = 1_000
 SHARE_EVENT_CAP = 200
 """``/share`` shows the last this many events; ``/share ... --file PATH`` writes them all."""
 
-COMMAND_FLUSH_TIMEOUT_S = 1.0
+COMMAND_FLUSH_TIMEOUT_S = 0.25
 """How long a command waits for the recorder's queue to be written before it reads."""
 
 
@@ -261,11 +262,11 @@ class SessionCommands:
         lines = [
             OutputLine(
                 LineKind.HEADING,
-                f"replay of {session.ulid} · {session.status} · {session.last_seq:,} events",
+                f"replay of {session.ulid} · {session.status} · {count(session.last_seq, 'event')}",
             )
         ]
         if events and events[0].seq > 1:
-            lines.append(_info(f"… {events[0].seq - 1:,} earlier events not shown"))
+            lines.append(_info(f"… {count(events[0].seq - 1, 'earlier event')} not shown"))
         lines += [OutputLine(LineKind.EVENT, event_line(e)) for e in events]
         if not events:
             lines.append(_info("no events yet"))
@@ -320,8 +321,8 @@ class SessionCommands:
         session = self._target(args)
         if path is not None:
             n_events = _write_share_file(self._rec.store, session, path)
-            noun = "event" if n_events == 1 else "events"
-            return [_info(f"wrote session {session.ulid} and {n_events:,} {noun} to {path}")]
+            written = count(n_events, "event")
+            return [_info(f"wrote session {session.ulid} and {written} to {path}")]
         document = share_doc(self._rec.store, session, tail=SHARE_EVENT_CAP)
         lines = [OutputLine(LineKind.JSON, json.dumps(document, ensure_ascii=False, indent=2))]
         if session.last_seq > SHARE_EVENT_CAP:

@@ -28,6 +28,7 @@ recorder started, forked or resumed, as the design's exit rule asks.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -35,6 +36,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .._words import count
 from ..errors import InvalidInput, SessionEnded, SessionNotFound, StoreClosed, ZeroSessionError
 from ..models import Resumed, Session
 from ..store import Store
@@ -69,6 +71,11 @@ class Recorder:
     ``owns_store=True`` makes :meth:`close` close the store too.  ``on_warning`` is
     called with each warning as it happens (from the thread that met it, the writer
     thread included; outside the recorder's locks; its exceptions swallowed).
+
+    ``exclusive=True`` (with an optional ``scope``) starts the session like
+    ``Store.start(exclusive=True)`` and raises SessionActive when a live session holds
+    that scope, so a program can refuse to run twice in one directory.  Sessions the
+    recorder starts later (after its session was deleted elsewhere) are not exclusive.
     """
 
     def __init__(
@@ -86,7 +93,13 @@ class Recorder:
         backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
         retry_interval_s: float = DEFAULT_RETRY_INTERVAL_S,
         start_in_background: bool = False,
+        exclusive: bool = False,
+        scope: str | None = None,
     ) -> None:
+        if exclusive and (start_in_background or resume is not None):
+            raise InvalidInput(
+                "exclusive=True starts a session: not with resume= nor start_in_background"
+            )
         if isinstance(backlog_limit, bool) or not isinstance(backlog_limit, int):
             raise TypeError(f"backlog_limit must be an int, not {type(backlog_limit).__name__}")
         if backlog_limit < 0 or not retry_interval_s >= 0:
@@ -136,6 +149,16 @@ class Recorder:
             return
         if resume is not None:
             self.resume(resume, force=force)
+        elif exclusive:  # SessionActive (another live session holds the scope) is raised
+            session = self._store.start(
+                cli_version=cli_version,
+                engine_base_url=engine_base_url,
+                cwd=cwd,
+                meta=meta,
+                exclusive=True,
+                scope=scope,
+            )
+            self._switch_locked(session.ulid)
         else:
             notes: list[str] = []
             with self._writing:
@@ -289,7 +312,7 @@ class Recorder:
             if self._pending_open is not None:
                 return
         with self._state:
-            batch = [self._queue[i] for i in range(min(BATCH_SIZE, len(self._queue)))]
+            batch = list(itertools.islice(self._queue, BATCH_SIZE))
             self._busy = bool(batch)
         try:
             if batch:
@@ -387,9 +410,9 @@ class Recorder:
                 notes,
             )
 
-    def _dequeue(self, count: int) -> None:
+    def _dequeue(self, n: int) -> None:
         with self._state:
-            for _ in range(count):
+            for _ in range(n):
                 self._queue.popleft()
             if self._overflowing and len(self._queue) < self._backlog_limit:
                 self._overflowing = False
@@ -550,7 +573,7 @@ class Recorder:
             self._closed = True
             unsaved = len(self._queue)
         if unsaved:
-            self._note(f"{unsaved:,} recorded events could not be saved", notes)
+            self._note(f"{count(unsaved, 'recorded event')} could not be saved", notes)
         for ulid in self.sessions:
             try:
                 self._store.end(ulid)
