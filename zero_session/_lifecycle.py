@@ -32,6 +32,7 @@ import apsw
 import attrs
 
 from . import _liveness, _search
+from ._lineage import loop_error
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .errors import HasForks, InvalidInput, SessionBusy, SessionNotFound
@@ -163,15 +164,19 @@ def delete_tree(
     """
     tree: list[Facts] = fetch_all(
         conn,
+        # UNION, not UNION ALL: a loop in a tampered file ends the walk (reported below).
         "WITH RECURSIVE tree(id) AS ("
         " SELECT id FROM sessions WHERE ulid = ?"
-        " UNION ALL SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
+        " UNION SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
         f" SELECT {_FACTS} FROM tree JOIN sessions AS s ON s.id = tree.id ORDER BY s.id",
         (ulid,),
     )
     if not tree:
         raise SessionNotFound(ulid)
-    root = tree[0]
+    root = next(facts for facts in tree if facts[1] == ulid)
+    if root[2] is not None and root[2] in {facts[0] for facts in tree}:
+        # A loop below the root runs through the root itself: it is its own ancestor.
+        raise loop_error(ulid)
     children = [f[1] for f in tree if f[2] == root[0]]
     if children and not cascade:
         raise HasForks(ulid, children)

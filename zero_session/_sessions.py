@@ -16,6 +16,7 @@ import apsw
 
 from . import _liveness
 from ._sql import Row, fetch_all
+from ._typed import check_session_row
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
 from .ids import is_ulid, normalise_prefix
 from .models import Session, Status
@@ -98,7 +99,9 @@ def _decode_meta(raw: Any) -> dict[str, Any]:
 
 
 def to_session(row: SessionRow, now_ms: int) -> Session:
-    """A ``Session`` value from a row selected with ``SELECT_SESSION``."""
+    """A ``Session`` value from a row selected with ``SELECT_SESSION``; StorageError for
+    an integer column that holds something else (see ``_typed``)."""
+    check_session_row(row)
     labels = tuple(sorted(row[17].split("\x1f"))) if row[17] else ()
     return Session(
         ulid=row[1],
