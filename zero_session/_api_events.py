@@ -15,13 +15,10 @@ import apsw
 from . import _events
 from ._sql import fetch_all
 from ._store_core import REPLAY_PAGE, EventItem, SessionRef, StoreCore, check_int
-from .errors import InvalidInput, ReadOnlyStore, SessionNotFound
+from .errors import ReadOnlyStore, SessionNotFound
 from .models import Event
 
 T = TypeVar("T")
-
-MAX_KINDS_FILTER = 1_000
-"""How many kinds ``events(kinds=...)`` may name (each is one bound SQL parameter)."""
 
 _STILL_THERE = "SELECT 1 FROM sessions WHERE id = ? AND ulid = ?"
 
@@ -112,10 +109,6 @@ class EventMethods(StoreCore):
             if isinstance(kinds, str):
                 raise TypeError("kinds must be a collection of kinds, not a single str")
             kind_list = sorted({_events.check_kind(k) for k in kinds})
-            if len(kind_list) > MAX_KINDS_FILTER:
-                raise InvalidInput(
-                    f"kinds lists {len(kind_list):,} kinds; at most {MAX_KINDS_FILTER:,}"
-                )
         with self._reading() as conn:
             session_id, fork_seq, _ = self._position(conn, ulid)
             return _events.own_events(

@@ -12,14 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _events, _filters, _sessions
 from ._liveness import current_writer
-from ._store_core import (
-    MAX_TIME_MS,
-    NOT_ARCHIVED,
-    SessionRef,
-    StoreCore,
-    check_int,
-    check_optional_text,
-)
+from ._store_core import NOT_ARCHIVED, SessionRef, StoreCore, check_int, check_optional_text
 from .errors import InvalidInput, SessionBusy, SessionNotFound
 from .ids import new_ulid
 from .models import Resumed, Session, Status
@@ -70,14 +63,10 @@ class SessionMethods(StoreCore):
             if ttl <= timedelta(0):
                 raise InvalidInput(f"ttl must be a positive timedelta, got {ttl!r}")
             ttl_ms = ttl // timedelta(milliseconds=1)
-            if ttl_ms > MAX_TIME_MS:
-                raise InvalidInput(f"ttl must end before the year 10000, got {ttl!r}")
         ulid = new_ulid()
         with self._writing() as conn:
             now = self._now()
             expires = now + ttl_ms if ttl_ms is not None else None
-            if expires is not None and expires > MAX_TIME_MS:
-                raise InvalidInput(f"ttl must end before the year 10000, got {ttl!r}")
             _sessions.insert_session(
                 conn,
                 ulid=ulid,

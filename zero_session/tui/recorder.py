@@ -66,9 +66,9 @@ class Recorder:
     ) -> None:
         if isinstance(backlog_limit, bool) or not isinstance(backlog_limit, int):
             raise TypeError(f"backlog_limit must be an int, not {type(backlog_limit).__name__}")
-        if backlog_limit < 1 or not retry_interval_s >= 0:  # 0 would record nothing
+        if backlog_limit < 0 or not retry_interval_s >= 0:
             raise InvalidInput(
-                f"backlog_limit must be ≥ 1 and retry_interval_s ≥ 0, got {backlog_limit} "
+                f"backlog_limit and retry_interval_s must be ≥ 0, got {backlog_limit} "
                 f"and {retry_interval_s}"
             )
         self._persistent = store is not None
