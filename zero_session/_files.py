@@ -22,11 +22,8 @@ def create_private_file(path: str) -> None:
     SQLite gives the ``-wal`` and ``-shm`` files the permissions of the database file.
     Every missing folder is created 0700 (``mkdir(parents=True)`` would give the
     intermediate ones the umask's default, 0777 under umask 0).  Existing files and
-    folders keep their permissions.  A dangling symlink is followed: its target is
-    created private too (``O_EXCL`` alone would refuse the link, and SQLite would then
-    create the target with the umask's permissions).
+    folders keep their permissions.
     """
-    path = os.path.realpath(path)
     missing: list[str] = []
     folder = _parent(path)
     while not os.path.exists(folder):

@@ -26,7 +26,6 @@ from ._sql import fetch_all
 from ._typed import wrong_type
 from .errors import (
     InvalidInput,
-    NotAStore,
     ReadOnlyStore,
     SessionNotFound,
     StorageError,
@@ -88,20 +87,6 @@ def _default_path() -> str:
         return os.path.expanduser(configured)
     state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
     return os.path.join(state_home, "zero-session", "sessions.db")
-
-
-def _file_kind(mode: int) -> str:
-    """What a non-regular file is, for the error that refuses it."""
-    for test, kind in (
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a named pipe (FIFO)"),
-        (stat.S_ISSOCK, "a socket"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-    ):
-        if test(mode):
-            return kind
-    return "not a regular file"
 
 
 def _as_path(path: str | os.PathLike[str]) -> str:
@@ -211,8 +196,7 @@ class StoreCore:
         acknowledged append survive power loss; ``"normal"`` only process crashes.
         ``readonly=True`` never creates the file nor writes to it, and also reads a file
         whose folder is not writable (see :func:`_immutable_uri`).  Raises NotAStore (not
-        SQLite, corrupt, another application's file, a directory, FIFO, socket or device
-        at the path), SchemaTooNew, ReadOnlyStore (the
+        SQLite, corrupt, another application's file), SchemaTooNew, ReadOnlyStore (the
         file or its folder cannot be written: open it with ``readonly=True``),
         StorageError (cannot open or create, missing with ``readonly=True``),
         StoreLocked (migration blocked).
@@ -224,15 +208,12 @@ class StoreCore:
         target = _default_path() if path is None else _as_path(path)
         if "\x00" in target or not_utf8(target):
             raise InvalidInput(f"path {target!r} is not a possible SQLite file name")
-        try:  # one stat answers "a file?" and "exists?" (the open path is hot in CLIs)
-            mode: int | None = os.stat(target).st_mode
+        try:  # one stat answers "a folder?" and "exists?" (the open path is hot in CLIs)
+            exists, is_dir = True, stat.S_ISDIR(os.stat(target).st_mode)
         except (OSError, ValueError):
-            mode = None
-        exists = mode is not None
-        if mode is not None and not stat.S_ISREG(mode):
-            # SQLite would block on a FIFO (a reader waits for a writer) and report a
-            # directory or a socket as a "disk I/O error": refuse them by name, at once.
-            raise NotAStore(f"{target} is {_file_kind(mode)}, not a database file")
+            exists, is_dir = False, False
+        if is_dir:
+            raise StorageError(f"{target} is a directory, not a database file")
         uri = None
         if readonly:
             if not exists:
