@@ -12,12 +12,12 @@ $(BIN)/python:
 
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,cli,shell,agents]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cli,shell,agents,browse,postgres]'
 	touch $(STAMP)
 
-## run: the main job, `zero-session shell` (interactive) on the default database
+## run: the main job, `zero-session shell --new` (interactive): a fresh session on the default database
 run: $(STAMP)
-	$(BIN)/zero-session shell
+	$(BIN)/zero-session shell --new
 
 ## demo: the non-interactive tour, `zero-session demo`
 demo: $(STAMP)
@@ -36,11 +36,11 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q
 	# the whole suite again with stores opened at durability="normal"
-	$(BIN)/python -m pytest -q --durability normal
+	$(BIN)/python -m pytest -q --durability normal -m "not postgres"
 
 # The bench extra: the peers measured next to us, matplotlib for the plot.
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,cli,agents,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,cli,agents,browse,bench]'
 	touch $(BENCH_STAMP)
 
 ## bench: zero_session against raw apsw and its peers (tables, JSON, plot)

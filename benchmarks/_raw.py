@@ -1,10 +1,18 @@
-"""The limit: raw apsw running the same SQL as zero_session, with no library around it.
+"""The limit: the cheapest raw-apsw way to get the same answer, with no library around it.
 
-Each method is what a program would write by hand against the same schema: the same
-statements, the same transactions (``BEGIN IMMEDIATE`` for writes), the same connection
-settings.  It does the work the SQL needs (``json.dumps`` of the data it stores) and
-nothing else: no validation, no value objects, no locking, no error translation.  Reads
-return plain tuples.
+Writes are what a program would write by hand against the same schema: the same
+statements, the same transactions (``BEGIN IMMEDIATE``), the same connection settings,
+the work the SQL needs (``json.dumps`` of the data it stores) and nothing else: no
+validation, no value objects, no locking, no error translation.
+
+Reads are **not** zero_session's SQL replayed (that would only measure our Python and
+flatter our queries): each is the cheapest statement a person would write by hand for the
+same answer, returning plain tuples.  Replay: one SELECT through the fork chain (a
+session's own primary-key range for a root session), no JSON guard, nothing decoded.
+Listing: one SELECT along the ``sessions_newest_first`` index with ``LIMIT 20``, counts
+from the stored ``last_seq``.  Get and find: one indexed lookup of the session's row.
+Our own statements are kept here as ``OURS_*`` for the side figures (how much of the gap
+is our SQL, how much our Python).
 """
 
 from __future__ import annotations
@@ -177,13 +185,74 @@ def replay(conn: apsw.Connection, ulid: str, *, guard: bool = True) -> list[tupl
     return rows
 
 
+# The session columns a listing shows, straight from the table: the cheapest statement
+# for the same facts (labels and the parent's ulid left out: see OURS_LIST for those).
+PLAIN_COLUMNS = (
+    "id, ulid, parent_id, fork_seq, started_at_ms, ended_at_ms, last_seq, last_event_at_ms, "
+    "cli_version, engine_base_url, cwd, meta, writer_host, writer_pid, writer_token, "
+    "archived_at_ms, expires_at_ms"
+)
+PLAIN_LIST = (
+    f"SELECT {PLAIN_COLUMNS} FROM sessions WHERE archived_at_ms IS NULL "
+    "ORDER BY started_at_ms DESC, id DESC LIMIT ?"
+)
+PLAIN_BY_ULID = f"SELECT {PLAIN_COLUMNS} FROM sessions WHERE ulid = ?"
+PLAIN_BY_PREFIX = f"SELECT {PLAIN_COLUMNS} FROM sessions WHERE ulid >= ? AND ulid <= ? LIMIT 2"
+# Our statements (session columns with labels and parent ulid, through a join and a
+# correlated lookup), for the side figure only.
+OURS_LIST = LIST
+# A whole timeline in one statement: the chain of segments joined to each segment's
+# primary-key range, in seq order.
+ONE_SELECT_TIMELINE = """
+WITH RECURSIVE chain(id, parent_id, lo, hi) AS (
+    SELECT id, parent_id, fork_seq, last_seq FROM sessions WHERE ulid = ?
+    UNION ALL
+    SELECT p.id, p.parent_id, p.fork_seq, min(c.lo, c.hi)
+      FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
+)
+SELECT e.seq, e.at_ms, e.kind, e.text, e.data
+  FROM chain JOIN events AS e ON e.session_id = chain.id AND e.seq > chain.lo AND e.seq <= chain.hi
+ ORDER BY e.seq
+"""
+ONE_SELECT_ROOT = (
+    "SELECT e.seq, e.at_ms, e.kind, e.text, e.data FROM sessions AS s "
+    "JOIN events AS e ON e.session_id = s.id WHERE s.ulid = ? ORDER BY e.seq"
+)
+
+
+def replay_one_select(conn: apsw.Connection, ulid: str, *, root: bool) -> list[tuple[Any, ...]]:
+    """The whole timeline as tuples in one statement: through the fork chain, or (a root
+    session, which has no chain) the session's own primary-key range."""
+    return conn.execute(ONE_SELECT_ROOT if root else ONE_SELECT_TIMELINE, (ulid,)).fetchall()
+
+
 def list_sessions(conn: apsw.Connection, limit: int) -> list[tuple[Any, ...]]:
-    """The newest ``limit`` sessions with their labels, as tuples."""
-    return conn.execute(LIST, (limit,)).fetchall()
+    """The newest ``limit`` sessions, one indexed SELECT, as tuples."""
+    return conn.execute(PLAIN_LIST, (limit,)).fetchall()
+
+
+def list_sessions_ours(conn: apsw.Connection, limit: int) -> list[tuple[Any, ...]]:
+    """The newest ``limit`` sessions through our statement (labels, parent ulid)."""
+    return conn.execute(OURS_LIST, (limit,)).fetchall()
+
+
+def get(conn: apsw.Connection, ulid: str) -> tuple[Any, ...]:
+    """A session's row by exact ulid: one indexed lookup."""
+    return conn.execute(PLAIN_BY_ULID, (ulid,)).fetchall()[0]
 
 
 def find_prefix(conn: apsw.Connection, prefix: str) -> tuple[Any, ...]:
-    """A session by label (missing here) then by unique ulid prefix, as a tuple."""
+    """A session's row by unique ulid prefix: one indexed range lookup (two rows at most,
+    to know it is unique)."""
+    upper = prefix + "Z" * (26 - len(prefix))
+    rows = conn.execute(PLAIN_BY_PREFIX, (prefix, upper)).fetchall()
+    assert len(rows) == 1
+    return rows[0]
+
+
+def find_prefix_ours(conn: apsw.Connection, prefix: str) -> tuple[Any, ...]:
+    """The same through our statements: label first (missing here), then the prefix,
+    then the full session row."""
     conn.execute(LABEL, ("session.label." + prefix,)).fetchall()
     upper = prefix + "Z" * (26 - len(prefix))
     matches = conn.execute(PREFIX, (prefix, upper, 11)).fetchall()

@@ -19,6 +19,7 @@ from typing import Any
 
 import _build
 import _raw
+import _timing
 from _peers import Peer
 from _timing import compare
 
@@ -48,8 +49,11 @@ class Config:
     fork_events: int
     subprocess_runs: int
     scaling_sizes: tuple[int, ...]
+    session_counts: tuple[int, ...] = (1_000, 10_000, 100_000, 1_000_000)
+    big_batch: int = 50_000
     thread_counts: tuple[int, ...] = (1, 2, 4, 8)
     thread_events: int = 300
+    concurrent_sessions: int = 4_000
 
     @classmethod
     def make(cls, *, quick: bool) -> Config:
@@ -65,7 +69,10 @@ class Config:
                 fork_events=100_000,
                 subprocess_runs=3,
                 scaling_sizes=(10_000, 100_000),
+                session_counts=(1_000, 10_000, 100_000),
+                big_batch=20_000,
                 thread_events=60,
+                concurrent_sessions=800,
             )
         return cls(
             quick=False,
@@ -161,11 +168,22 @@ def batch_append(cfg: Config, work: Path, peers: list[type[Peer]], durability: s
         ops[peer.name] = lambda peer=peer: peer.append_many(items)  # type: ignore[misc]
     rounds, number = cfg.write_rounds[durability], cfg.batch_n[durability]
     timings = compare(ops, rounds=rounds, number=number)
+    results = _results(f"append_many ({BATCH} events)", timings, durability=durability, n=BATCH)
+    # One big batch (a whole import, a long agent run saved at once).
+    big = [("prompt", f"{TEXT} #{i}", DATA if i % 2 else None) for i in range(cfg.big_batch)]
+    ops = {
+        ZS: lambda: store.append_many(ulid, big),
+        RAW: lambda: _raw.append_many(conn, raw_ulid, big, clock() // 1_000_000),
+    }
+    timings = compare(ops, rounds=3 if cfg.quick else 5, number=1)
+    results += _results(
+        f"append_many ({cfg.big_batch:,} events)", timings, durability=durability, n=cfg.big_batch
+    )
     store.close()
     conn.close()
     for peer in others:
         peer.close()
-    return _results(f"append_many ({BATCH} events)", timings, durability=durability, n=BATCH)
+    return results
 
 
 @dataclass
@@ -204,32 +222,53 @@ def _consume(iterator: Iterable[Any]) -> None:
         pass
 
 
+ONE_SELECT = "raw apsw, one SELECT"
+PER_SEGMENT = "raw apsw, a SELECT per segment"
+OURS_SQL = "raw apsw running our SQL"
+
+
+def _with_cheapest_raw(
+    timings: dict[str, float], raw_ways: tuple[str, ...], side: tuple[str, ...] = ()
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The timings with the cheapest of ``raw_ways`` as raw apsw, and every raw way (and
+    the ``side`` figures) apart, for the JSON."""
+    apart = {name: timings.pop(name) for name in (*raw_ways, *side)}
+    timings[RAW] = min(apart[name] for name in raw_ways)
+    return timings, apart
+
+
 def replay(cfg: Config, work: Path, peers: list[type[Peer]], files: ReplayFiles) -> list[Result]:
+    """A whole timeline to Event objects, against the cheapest raw way to the same rows as
+    tuples: one SELECT (through the fork chain) or a SELECT per segment, whichever is
+    faster in this run; our own guarded SQL replayed by hand is a side figure."""
     store = Store.open(files.path)
     conn = _raw.connect(files.path, "full")
     others = _peer_instances(peers, work, "replay", "normal")
     for peer in others:
         peer.fill(cfg.replay_events, batch=1000 if peer.name != "langgraph" else 1)
-    ops: dict[str, Callable[[], object]] = {
-        ZS: lambda: _consume(store.replay(files.flat)),
-        RAW: lambda: _raw.replay(conn, files.flat),
-        PLAIN: lambda: _raw.replay(conn, files.flat, guard=False),
-    }
-    for peer in others:
-        ops[peer.name] = peer.replay
+    results: list[Result] = []
     n = cfg.replay_events
-    timings = compare(ops, rounds=cfg.rounds, number=1)
-    plain = timings.pop(PLAIN)
-    results = _results(f"replay ({n:,} events)", timings, per="replay", n=n)
-    for r in results:
-        if r.contender == RAW:
-            r.extra["without_json_guard_s"] = plain
-    fork_ops: dict[str, Callable[[], object]] = {
-        ZS: lambda: _consume(store.replay(files.fork)),
-        RAW: lambda: _raw.replay(conn, files.fork),
-    }
-    timings = compare(fork_ops, rounds=cfg.rounds, number=1)
-    results += _results(f"replay fork, 3 generations ({n:,})", timings, per="replay", n=n)
+    for workload, ulid, root in (
+        (f"replay ({n:,} events)", files.flat, True),
+        (f"replay fork, 3 generations ({n:,})", files.fork, False),
+    ):
+        ops: dict[str, Callable[[], object]] = {
+            ZS: lambda u=ulid: _consume(store.replay(u)),  # type: ignore[misc]
+            ONE_SELECT: lambda u=ulid, r=root: _raw.replay_one_select(conn, u, root=r),  # type: ignore[misc]
+            PER_SEGMENT: lambda u=ulid: _raw.replay(conn, u, guard=False),  # type: ignore[misc]
+            OURS_SQL: lambda u=ulid: _raw.replay(conn, u),  # type: ignore[misc]
+        }
+        if root:
+            for peer in others:
+                ops[peer.name] = peer.replay
+        timings, apart = _with_cheapest_raw(
+            compare(ops, rounds=cfg.rounds, number=1), (ONE_SELECT, PER_SEGMENT), (OURS_SQL,)
+        )
+        rows = _results(workload, timings, per="replay", n=n)
+        for r in rows:
+            if r.contender == RAW:
+                r.extra.update({f"{name}_s": seconds for name, seconds in apart.items()})
+        results += rows
     store.close()
     conn.close()
     for peer in others:
@@ -257,24 +296,69 @@ def build_list_file(cfg: Config, work: Path) -> ListFile:
     return ListFile(path, ulids[len(ulids) // 2][:16])
 
 
+def _lookups(store: Store, conn: Any, ulid: str, prefix: str, label: str) -> list[Result]:
+    """list_sessions(20), get(ulid), find(prefix) against one indexed raw SELECT each;
+    our own statements replayed by hand are side figures."""
+    results: list[Result] = []
+    for workload, ours, raw, side in (
+        (
+            "list_sessions(20)",
+            lambda: store.list_sessions(20),
+            lambda: _raw.list_sessions(conn, 20),
+            lambda: _raw.list_sessions_ours(conn, 20),
+        ),
+        ("get(ulid)", lambda: store.get(ulid), lambda: _raw.get(conn, ulid), None),
+        (
+            "find(prefix)",
+            lambda: store.find(prefix),
+            lambda: _raw.find_prefix(conn, prefix),
+            lambda: _raw.find_prefix_ours(conn, prefix),
+        ),
+    ):
+        ops: dict[str, Callable[[], object]] = {ZS: ours, RAW: raw}
+        if side is not None:
+            ops[OURS_SQL] = side
+        timings = compare(ops, rounds=5, number=200)
+        extra = {f"{OURS_SQL}_s": timings.pop(OURS_SQL)} if side is not None else {}
+        rows = _results(f"{workload}, {label}", timings)
+        for r in rows:
+            if r.contender == RAW:
+                r.extra.update(extra)
+        results += rows
+    return results
+
+
 def list_and_find(cfg: Config, files: ListFile) -> list[Result]:
     store = Store.open(files.path)
     conn = _raw.connect(files.path, "full")
-    n = cfg.list_sessions
-    timings = compare(
-        {ZS: lambda: store.list_sessions(20), RAW: lambda: _raw.list_sessions(conn, 20)},
-        rounds=cfg.rounds,
-        number=200,
-    )
-    results = _results(f"list_sessions(20) of {n:,}", timings)
-    timings = compare(
-        {ZS: lambda: store.find(files.prefix), RAW: lambda: _raw.find_prefix(conn, files.prefix)},
-        rounds=cfg.rounds,
-        number=200,
-    )
-    results += _results(f"find(prefix) among {n:,}", timings)
+    ulid = store.find(files.prefix).ulid
+    results = _lookups(store, conn, ulid, files.prefix, f"{cfg.list_sessions:,} sessions")
     store.close()
     conn.close()
+    return results
+
+
+def session_scaling(cfg: Config, work: Path) -> list[Result]:
+    """The lookups on files of 1,000 up to 1,000,000 sessions (one event each): each
+    should cost the same whatever the number of sessions."""
+    results: list[Result] = []
+    for count in cfg.session_counts:
+        path = work / f"sessions-{count}.db"
+        _build.create(path)
+        conn = _build.connect(path)
+        with conn:
+            ulids = _build.add_many_sessions(
+                conn, count=count, events_each=1, first_ms=_build.BASE_MS, label_every=100
+            )
+        _build.checkpoint(conn)
+        conn.close()
+        ulid = ulids[len(ulids) // 2]
+        store = Store.open(path)
+        conn = _raw.connect(path, "full")
+        results += _lookups(store, conn, ulid, ulid[:16], f"{count:,} sessions")
+        store.close()
+        conn.close()
+        path.unlink()
     return results
 
 
@@ -417,6 +501,21 @@ for row in conn.execute({sql!r}, (20,)):
 """
 
 
+def _process_seconds(run: Callable[[], object]) -> float:
+    """Seconds a child process took: wall time, or with ``--clock cpu`` the CPU time the
+    children used (user + system)."""
+    if _timing.clock is time.perf_counter:
+        start = time.perf_counter()
+        run()
+        return time.perf_counter() - start
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def _run_on_terminal(command: list[str], env: dict[str, str]) -> float:
     """Seconds to run ``command`` with its output on a pseudo-terminal (as a person sees
     it: colours, tables), the terminal drained as it goes."""
@@ -457,16 +556,74 @@ def cli_list(cfg: Config, files: ListFile) -> list[Result]:
     on_terminal = {ZS: float("inf"), RAW: float("inf")}
     for _ in range(cfg.subprocess_runs):
         for name, command in commands.items():
-            start = time.perf_counter()
-            subprocess.run(command, env=env, check=True, capture_output=True)
-            best[name] = min(best[name], time.perf_counter() - start)
-        for name in on_terminal:
-            on_terminal[name] = min(
-                on_terminal[name], _run_on_terminal(commands[name], terminal_env)
+            seconds = _process_seconds(
+                lambda c=command: subprocess.run(c, env=env, check=True, capture_output=True)  # type: ignore[misc]
             )
+            best[name] = min(best[name], seconds)
+        for name in on_terminal:
+            seconds = _process_seconds(
+                lambda n=name: _run_on_terminal(commands[n], terminal_env)  # type: ignore[misc]
+            )
+            on_terminal[name] = min(on_terminal[name], seconds)
     return _results("zero-session list (piped)", best) + _results(
         "zero-session list (terminal)", on_terminal
     )
+
+
+_RAW_REPLAY_SCRIPT = """
+import os, sys, apsw
+conn = apsw.Connection(os.environ["ZERO_SESSION_DB"], flags=apsw.SQLITE_OPEN_READWRITE)
+write = sys.stdout.write
+for seq, at_ms, kind, text, data in conn.execute({sql!r}, ({ulid!r},)):
+    write(f"{{seq:>6}}  {{at_ms}}  {{kind:<11}}  {{text}}  {{data or ''}}\\n")
+"""
+
+
+def cli_replay(cfg: Config, files: ReplayFiles) -> list[Result]:
+    """``zero-session replay`` of the long session as a whole process: piped, piped with
+    ``--json``, and coloured on a pseudo-terminal; next to an apsw script printing the
+    same rows (one SELECT, no colours, no JSON)."""
+    env = dict(os.environ, ZERO_SESSION_DB=str(files.path), NO_COLOR="1")
+    terminal_env = dict(env, COLUMNS="120", LINES="40", TERM="xterm-256color")
+    terminal_env.pop("NO_COLOR")
+    script = str(Path(sys.executable).parent / "zero-session")
+    raw_script = _RAW_REPLAY_SCRIPT.format(sql=_raw.ONE_SELECT_ROOT, ulid=files.flat)
+    piped = {
+        ZS: [script, "replay", files.flat],
+        "json": [script, "replay", files.flat, "--json"],
+        RAW: [sys.executable, "-c", raw_script],
+    }
+    compile_package()
+    best = {name: float("inf") for name in [*piped, "terminal"]}
+    for _ in range(max(3, cfg.subprocess_runs // 2)):
+        for name, command in piped.items():
+            seconds = _process_seconds(
+                lambda c=command: subprocess.run(  # type: ignore[misc]
+                    c, env=env, check=True, stdout=subprocess.DEVNULL
+                )
+            )
+            best[name] = min(best[name], seconds)
+        seconds = _process_seconds(lambda: _run_on_terminal(piped[ZS], terminal_env))
+        best["terminal"] = min(best["terminal"], seconds)
+    n = cfg.replay_events
+    results = _results(f"zero-session replay {n:,} (piped)", {ZS: best[ZS], RAW: best[RAW]})
+    results.append(
+        Result(
+            f"zero-session replay {n:,} (terminal)",
+            ZS,
+            best["terminal"],
+            extra={"over_piped": best["terminal"] / best[ZS]},
+        )
+    )
+    results.append(
+        Result(
+            f"zero-session replay {n:,} --json (piped)",
+            ZS,
+            best["json"],
+            extra={"over_plain": best["json"] / best[ZS]},
+        )
+    )
+    return results
 
 
 def agents_api(cfg: Config, work: Path, durability: str) -> list[Result]:
@@ -603,3 +760,33 @@ def trigger_cost(cfg: Config, work: Path) -> list[Result]:
     return _results("raw append (1 event)", single, durability="normal", per="event") + _results(
         f"raw append_many ({BATCH})", batch, durability="normal", n=BATCH
     )
+
+
+def concurrent(cfg: Config, work: Path) -> list[Result]:
+    """8 threads on one Store and 4 processes with their own create sessions of 10 events
+    at once (``bench_concurrent.py``); fails the run on any error or gap."""
+    import bench_concurrent
+
+    outcome = bench_concurrent.run(
+        work / "concurrent.db", sessions=cfg.concurrent_sessions, durability="full"
+    )
+    description = bench_concurrent.describe(outcome)
+    if not outcome.ok:
+        raise RuntimeError(description)
+    return [
+        Result(
+            f"concurrent start: {outcome.threads} threads + {outcome.processes} processes",
+            ZS,
+            outcome.seconds / outcome.sessions,
+            durability="full",
+            per="session",
+            n=outcome.sessions,
+            extra={
+                "description": description,
+                "sessions_per_s": outcome.sessions_per_s,
+                "start_p50_s": outcome.start_p50_s,
+                "start_p99_s": outcome.start_p99_s,
+                "errors": len(outcome.errors),
+            },
+        )
+    ]

@@ -24,6 +24,7 @@ from typing import Any
 
 import _report
 import _scaling
+import _timing
 import _workloads as w
 import apsw
 from _peers import available
@@ -31,7 +32,18 @@ from _peers import available
 import zero_session
 
 RESULTS = Path(__file__).resolve().parent / "results"
-SECTIONS = ("writes", "reads", "agents", "open", "process", "threads", "triggers", "scaling")
+SECTIONS = (
+    "writes",
+    "reads",
+    "sessions",
+    "agents",
+    "open",
+    "process",
+    "threads",
+    "concurrent",
+    "triggers",
+    "scaling",
+)
 
 
 def _meta(cfg: w.Config, missing: dict[str, str]) -> dict[str, Any]:
@@ -45,6 +57,7 @@ def _meta(cfg: w.Config, missing: dict[str, str]) -> dict[str, Any]:
         "sqlite": apsw.sqlite_lib_version(),
         "zero_session": zero_session.__version__,
         "peers_missing": missing,
+        "clock": "cpu" if _timing.clock is not time.perf_counter else "wall",
     }
 
 
@@ -63,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-peers", action="store_true", help="leave the peers out")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON and PNG")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="time rounds by wall time (default) or by the process's CPU time (steadier on "
+        "a loaded machine; leaves out waiting for the disk)",
+    )
     args = parser.parse_args(argv)
     sections = set(args.only.split(",")) if args.only else set(SECTIONS)
     unknown = sections - set(SECTIONS)
@@ -70,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
 
     cfg = w.Config.make(quick=args.quick)
+    if args.clock == "cpu":
+        _timing.use_cpu_clock()
     peers, missing = available()
     if args.no_peers:
         peers, missing = [], {p.name: "left out (--no-peers)" for p in peers}
@@ -82,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     triggers: list[w.Result] = []
     agents: list[w.Result] = []
     scales: list[_scaling.Scale] = []
+    concurrent: list[w.Result] = []
     try:
         if "writes" in sections:
             for durability in ("full", "normal"):
@@ -103,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
                 results += _step(
                     f"fork, {durability}", lambda d=durability: w.fork(cfg, fork_path, fork_ulid, d)
                 )
+        if "sessions" in sections:
+            results += _step(
+                "lookups against the number of sessions", lambda: w.session_scaling(cfg, work)
+            )
         if "agents" in sections and "openai-agents" in peer_names:
             for durability in ("full", "normal"):
                 agents += _step(
@@ -118,8 +145,13 @@ def main(argv: list[str] | None = None) -> int:
             if "reads" not in sections:
                 list_file = w.build_list_file(cfg, work)
             results += _step("zero-session list", lambda: w.cli_list(cfg, list_file))
+            if "reads" not in sections:
+                replay_files = w.build_replay_file(cfg, work)
+            results += _step("zero-session replay", lambda: w.cli_replay(cfg, replay_files))
         if "threads" in sections:
             threads = _step("group commit", lambda: w.group_commit(cfg, work))
+        if "concurrent" in sections:
+            concurrent = _step("concurrent session creation", lambda: w.concurrent(cfg, work))
         if "triggers" in sections:
             triggers = _step("trigger cost", lambda: w.trigger_cost(cfg, work))
         if "scaling" in sections:
@@ -139,12 +171,20 @@ def main(argv: list[str] | None = None) -> int:
         print(_report.results_table(results, peer_names))
     for name, why in missing.items():
         print(f"  {name}: {why}")
+    for r in results:
+        if "over_piped" in r.extra:
+            print(f"  {r.workload}: {r.extra['over_piped']:.2f}x the piped time (target <= 2)")
+        if "over_plain" in r.extra:
+            print(f"  {r.workload}: {r.extra['over_plain']:.2f}x the plain time (target <= 1.3)")
     if agents:
         print("\nsame API: the OpenAI Agents SDK Session protocol, SQLiteSession vs our adapter")
         print(_report.results_table(agents, ["openai-agents"]))
     if threads:
         print("\ngroup commit: durable appends (durability=full) from threads sharing one Store")
         print(_report.group_commit_table(threads))
+    if concurrent:
+        print("\nconcurrent session creation (benchmarks/bench_concurrent.py)")
+        print(concurrent[0].extra["description"])
     if triggers:
         print("\ncost of the append-only triggers (raw apsw, durability=normal)")
         print(_report.trigger_table(triggers))
@@ -156,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     kind = "quick" if cfg.quick else "full"
     json_path = args.out / f"bench-{kind}-{stamp}.json"
-    _report.write_json(json_path, _meta(cfg, missing), results + agents + triggers, scales, threads)
+    _report.write_json(
+        json_path, _meta(cfg, missing), results + agents + triggers + concurrent, scales, threads
+    )
     shutil.copyfile(json_path, args.out / f"latest-{kind}.json")
     print(f"\nJSON: {json_path}")
     if scales:

@@ -41,8 +41,9 @@ def run(
     input: str | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
+    cwd: Path | None = None,
 ) -> Result:
-    """Run ``zero-session ARGS`` against ``db``."""
+    """Run ``zero-session ARGS`` against ``db`` (in ``cwd``, default: this one)."""
     assert SCRIPT.exists(), f"the console script is not installed at {SCRIPT}"
     done = subprocess.run(
         [str(SCRIPT), *args],
@@ -51,6 +52,7 @@ def run(
         text=True,
         env=dict(env) if env is not None else cli_env(db),
         timeout=timeout,
+        cwd=cwd,
     )
     return Result(done.returncode, done.stdout, done.stderr)
 

@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,3 +68,38 @@ def subprocess_env(db_path: Path) -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+# ---------------------------------------------------------------- PostgreSQL (sync tests)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """One real PostgreSQL server for the whole test session (tests/pg_server.py).
+
+    Without Debian's ``postgresql`` package the tests that need it are skipped, unless
+    ``ZERO_SESSION_REQUIRE_PG=1`` (set by ``.ci/run``) makes that a failure.  Tests that
+    use it carry the ``postgres`` marker, so the second ``make test`` pass leaves them out.
+    """
+    from pg_server import PgServer, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    required = os.environ.get("ZERO_SESSION_REQUIRE_PG") == "1"
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        bin_dir = None
+    if bin_dir is None:
+        message = "no PostgreSQL server binaries (apt-get install postgresql) or no psycopg"
+        if required:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PgServer(bin_dir).start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture
+def pg_dsn(pg_server: Any) -> str:
+    """The superuser's connection string to a fresh, empty database of ``pg_server``."""
+    return str(pg_server.dsn(pg_server.database()))

@@ -45,9 +45,7 @@ def test_methods_are_coroutines_with_the_store_semantics(db_path: Path) -> None:
 
 def test_every_public_store_method_has_a_coroutine() -> None:
     public = {
-        name
-        for name in dir(Store)
-        if not name.startswith("_") and callable(getattr(Store, name))
+        name for name in dir(Store) if not name.startswith("_") and callable(getattr(Store, name))
     }
     missing = {name for name in public if not hasattr(AsyncStore, name)}
     assert missing == set(), "add `name = _coroutine(Store.name)` lines to zero_session/aio.py"

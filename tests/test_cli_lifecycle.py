@@ -270,6 +270,17 @@ def test_delete_asks_on_a_terminal(shelf: Shelf) -> None:
     assert _rows_of(shelf.db, shelf.fork) == (0, 0, 0)
 
 
+@pytest.mark.parametrize("command", [("delete", "--cascade"), ("prune", "--older-than", "30d")])
+def test_ctrl_d_at_the_question_is_a_no(shelf: Shelf, command: tuple[str, ...]) -> None:
+    args = (command[0], shelf.parent, *command[1:]) if command[0] == "delete" else command
+    before = _dump(shelf.db)
+    declined = _on_terminal(shelf.db, *args, answer="\x04")
+    assert declined.code == 1, declined
+    assert declined.out == "" and "Traceback" not in declined.err
+    assert declined.err.endswith("? [y/N]: \nzero-session: nothing was removed\n"), declined.err
+    assert _dump(shelf.db) == before
+
+
 def test_delete_checks_forks_and_liveness_before_asking(shelf: Shelf) -> None:
     with Store.open(shelf.db) as store:
         live_fork = store.fork(shelf.recent).ulid  # never ended: this process writes it

@@ -29,10 +29,12 @@ from zero_session import (
     InvalidInput,
     ReadOnlyStore,
     SeqConflict,
+    Session,
     SessionEnded,
     SessionNotFound,
     Store,
     _events,
+    _sessions,
 )
 
 
@@ -222,3 +224,27 @@ def test_rows_without_events_fail_like_append_many(store: Store, db_path: Path) 
     with Store.open(db_path, readonly=True) as reader, pytest.raises(ReadOnlyStore):
         reader._append_rows(session.ulid, rows)
     assert [e.seq for e in store.replay(session)] == [1, 2]
+
+
+def test_sessions_built_slot_by_slot_equal_constructed_ones(tmp_path: Any) -> None:
+    with Store.open(tmp_path / "s.db") as store:
+        parent = store.start(cli_version="1", cwd=tmp_path, meta={"a": [1]})
+        store.append(parent, "prompt", "hi")
+        store.label(parent, "b-label")
+        store.label(parent, "a-label")
+        child = store.fork(parent)
+        for built in (store.get(parent), store.get(child), *store.list_sessions(None)):
+            made = Session(**attrs.asdict(built, recurse=False))
+            assert type(built) is Session
+            assert built == made
+            assert repr(built) == repr(made)
+        assert store.get(parent).labels == ("a-label", "b-label")
+        assert store.get(child).parent_ulid == parent.ulid
+
+
+def test_session_has_nothing_the_builder_would_skip() -> None:
+    # A field added to Session must be filled by _sessions.to_session too.
+    fields = attrs.fields(Session)
+    assert tuple(f.name for f in fields) == _sessions._SESSION_FIELDS
+    assert all(f.validator is None and f.converter is None for f in fields)
+    assert getattr(Session, "__attrs_post_init__", None) is None

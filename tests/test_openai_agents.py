@@ -20,12 +20,8 @@ from hypothesis import strategies as st
 from openai.types.responses import ResponseOutputMessage, ResponseOutputText
 
 from zero_session import InvalidInput, Store
-from zero_session.adapters.openai_agents import (
-    ZeroAgentsSession,
-    _general_summary,
-    _one_line,
-    _summary,
-)
+from zero_session.adapters._agents_items import _general_summary, _one_line, _summary
+from zero_session.adapters.openai_agents import ZeroAgentsSession
 
 
 def _msg(role: str, content: str) -> Any:
@@ -109,9 +105,10 @@ def test_fork_continues_a_conversation_and_settings_limit(store: Store) -> None:
             _msg("user", "child only"),
         ]
         assert await parent.get_items() == [_msg("user", "parent only")]
-        await parent.close()
-        await parent.add_items([_msg("user", "after close")])  # resumes the ended session
-        assert await parent.get_items() == [_msg("user", "after close")]
+        parent.close()  # records the end; the next writer resumes the session
+        again = ZeroAgentsSession("p", store)
+        await again.add_items([_msg("user", "after close")])
+        assert await again.get_items(limit=1) == [_msg("user", "after close")]
 
     asyncio.run(main())
 

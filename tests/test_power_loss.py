@@ -96,7 +96,7 @@ def run_workload(store: Store, vfs: PowerLossVFS, seed: int) -> list[Capture]:
             current = child
         elif roll < 0.96:
             name = f"l{rng.randrange(5)}"
-            store.label(current, name)
+            store.label(current, name, move=True)
             model.labels[name] = current
         else:
             store.end(current)

@@ -9,6 +9,7 @@ from typing import Any
 
 import apsw
 import pytest
+from waiting import wait_for
 
 from zero_session import (
     InvalidInput,
@@ -69,7 +70,7 @@ def test_records_and_close_ends_every_session_it_opened(
     rec = Recorder(store, cli_version="t1")
     first = rec.current
     assert first is not None
-    assert rec.record("prompt", "hello").seq == 1  # type: ignore[union-attr]
+    assert rec.record("prompt", "hello") is True
     child = rec.fork()
     rec.record("prompt", "in the child")
     rec.resume(earlier.ulid)
@@ -93,15 +94,16 @@ def test_io_errors_never_reach_the_ui_and_recording_recovers(
     ulid = rec.current
     assert ulid is not None
     rec.record("prompt", "before")
+    assert rec.flush()
     fault_vfs.failing = True
     for i in range(5):
-        assert rec.record("prompt", f"during {i}") is None
-    assert rec.last_error is not None
+        assert rec.record("prompt", f"during {i}") is True
+    wait_for(lambda: rec.last_error is not None)
     assert rec.pending == 5
     assert len(seen) == 1 and "recording failed" in seen[0]
     fault_vfs.failing = False
-    event = rec.record("prompt", "after")
-    assert event is not None and event.seq == 7
+    assert rec.record("prompt", "after") is True
+    assert rec.flush()
     assert rec.last_error is None and rec.pending == 0
     assert "recording resumed" in seen[-1] and len(seen) == 2
     expected = ["before", *[f"during {i}" for i in range(5)], "after"]
@@ -118,9 +120,10 @@ def test_store_failing_at_start_still_records_later(
     fault_vfs.failing = True
     rec = Recorder(store, retry_interval_s=0)
     assert rec.current is None and rec.last_error is not None
-    assert rec.record("prompt", "queued") is None
+    assert rec.record("prompt", "queued") is True
     fault_vfs.failing = False
-    assert rec.record("prompt", "works").seq == 2  # type: ignore[union-attr]
+    assert rec.record("prompt", "works") is True
+    assert rec.flush()
     assert rec.current is not None
     assert _texts(store, rec.current) == ["queued", "works"]
     rec.close()
@@ -145,7 +148,7 @@ def test_locked_store_from_a_ui_thread(open_store: Callable[..., Store], db_path
     thread.start()
     thread.join()
     assert errors == []
-    assert isinstance(rec.last_error, StoreLocked)
+    wait_for(lambda: isinstance(rec.last_error, StoreLocked))
     blocker.execute("COMMIT")
     blocker.close()
     assert rec.flush()
@@ -159,8 +162,9 @@ def test_closed_store_is_reported_once(store: Store) -> None:
     rec = Recorder(store, on_warning=seen.append)
     store.close()
     for _ in range(3):
-        assert rec.record("prompt", "lost") is None
-    assert isinstance(rec.last_error, StoreClosed)
+        rec.record("prompt", "lost")
+    wait_for(lambda: isinstance(rec.last_error, StoreClosed))
+    assert not rec.flush(timeout=5)
     assert len(seen) == 1
     rec.close()  # cannot end anything, says so, does not raise
     assert any("could not be saved" in w for w in rec.warnings)
@@ -171,10 +175,12 @@ def test_bad_input_is_reported_and_does_not_block_the_backlog(store: Store) -> N
         raise RuntimeError("the UI's callback is broken too")
 
     rec = Recorder(store, on_warning=broken_callback)
-    assert rec.record("Not A Kind", "x") is None
-    assert rec.record("prompt", "x", data={1: "not json"}) is None
+    rec.record("Not A Kind", "x")
+    rec.record("prompt", "x", data={1: "not json"})
+    rec.record("prompt", "fine")
+    assert rec.flush()
     assert rec.last_error is None and rec.pending == 0
-    assert rec.record("prompt", "fine").seq == 1  # type: ignore[union-attr]
+    assert rec.current is not None and _texts(store, rec.current) == ["fine"]
     assert len(rec.warnings) == 2
 
 
@@ -197,6 +203,7 @@ def test_fork_is_atomic_for_recording_threads(store: Store) -> None:
     child = rec.fork()
     for thread in threads:
         thread.join()
+    assert rec.flush()
     texts = _texts(store, child.ulid)
     assert sorted(texts) == sorted(f"{t}:{i}" for t in range(n_threads) for i in range(per_thread))
     # nothing was written to the parent after the fork point
@@ -221,7 +228,7 @@ def test_no_persist_records_nowhere_and_says_so(
     with Recorder.no_persist(on_warning=seen.append) as rec:
         assert not rec.persistent
         assert "not saving" in seen[0] and "not saving" in rec.describe()
-        assert rec.record("prompt", "ephemeral").seq == 1  # type: ignore[union-attr]
+        assert rec.record("prompt", "ephemeral") is True
         rec.fork()
         assert rec.store.path == ":memory:"
     assert list(tmp_path.iterdir()) == []
@@ -234,8 +241,10 @@ def test_backlog_limit_counts_what_was_lost(
     store = open_store(vfs=fault_vfs.name)
     rec = Recorder(store, backlog_limit=2, retry_interval_s=0)
     fault_vfs.failing = True
-    for i in range(4):
-        rec.record("prompt", f"{i}")
+    kept = [rec.record("prompt", f"{i}") for i in range(4)]
+    assert kept == [True, True, False, False]  # the new events are dropped, not the old
+    assert rec.dropped == 2
+    wait_for(lambda: rec.last_error is not None)
     fault_vfs.failing = False
     assert rec.flush()
     assert rec.current is not None

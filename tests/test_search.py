@@ -256,7 +256,7 @@ def test_the_migrations_apply_in_the_sqlite3_shell(tmp_path: Path) -> None:
     from zero_session._schema import load_migrations
 
     target = tmp_path / "shell.db"
-    for migration in [*load_migrations(), _search.SEARCH_SCHEMA]:
+    for migration in [*load_migrations(), _search.SEARCH_SCHEMA_SQL]:
         sql = migration if isinstance(migration, str) else migration.sql
         subprocess.run(
             ["sqlite3", "-bail", str(target)],
@@ -324,13 +324,13 @@ def test_search_plans_let_fts5_order_and_drive(sstore: Store, db_path: Path) -> 
         hits_plan = [
             str(row[-1])
             for row in conn.execute(
-                "EXPLAIN QUERY PLAN " + _search._HITS, ("[", "]", 16, "olive", 20)
+                "EXPLAIN QUERY PLAN " + _search._HITS_SQL, ("[", "]", 16, "olive", 20)
             )
         ]
         scoped_plan = [
             str(row[-1])
             for row in conn.execute(
-                "EXPLAIN QUERY PLAN " + _search._TIMELINE_HITS,
+                "EXPLAIN QUERY PLAN " + _search._TIMELINE_HITS_SQL,
                 (1, "[", "]", 16, "olive", 0, 10, 20),
             )
         ]

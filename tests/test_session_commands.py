@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from ulidtools import common_prefix
 
 from zero_session import OutputLine, Recorder, SessionCommands, Store
 from zero_session.tui import LineKind
+from zero_session.tui.commands import SHARE_EVENT_CAP
 
 
 @pytest.fixture
@@ -117,3 +119,23 @@ def test_no_persist_says_so() -> None:
     with Recorder(None) as rec:
         lines = SessionCommands(rec).dispatch("/sessions")
         assert lines[-1].kind == "warn" and "not saving" in lines[-1].text
+
+
+def test_share_is_capped_and_writes_everything_to_a_file(rec: Recorder, tmp_path: Path) -> None:
+    store = rec.store
+    big = store.start()
+    store.append_many(big, [("system", f"event {i}") for i in range(SHARE_EVENT_CAP + 50)])
+    cmds = SessionCommands(rec)
+    shown, note = cmds.dispatch(f"/share {big.ulid}")
+    document = json.loads(shown.text)
+    assert len(document["events"]) == SHARE_EVENT_CAP
+    assert document["events"][-1]["text"] == f"event {SHARE_EVENT_CAP + 49}"
+    assert note.kind == "warn" and f"/share {big.ulid} --file" in note.text
+    target = tmp_path / "out.json"
+    (written,) = cmds.dispatch(f"/share {big.ulid} --file {target}")
+    assert written.kind == "info" and f"{SHARE_EVENT_CAP + 50:,} events" in written.text
+    assert len(json.loads(target.read_text())["events"]) == SHARE_EVENT_CAP + 50
+    (usage,) = cmds.dispatch("/share --file")
+    assert usage.kind == "error" and usage.text.startswith("usage: /share")
+    (refused,) = cmds.dispatch(f"/share {big.ulid} --file {tmp_path / 'no' / 'such.json'}")
+    assert refused.kind == "error" and "cannot write" in refused.text

@@ -317,7 +317,7 @@ def test_labels(store: Store) -> None:
     store.label(a, "pre-cpi")
     store.label(a, "second")
     assert store.labels() == {"pre-cpi": a.ulid, "second": a.ulid}
-    store.label(b, "pre-cpi")  # overwrite reassigns
+    store.label(b, "pre-cpi", move=True)  # moving must be asked for (test_label_move.py)
     assert store.labels() == {"pre-cpi": b.ulid, "second": a.ulid}
     assert store.get(a).labels == ("second",)
     assert store.get(b).labels == ("pre-cpi",)

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import re
+import shlex
 import signal
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import pexpect
 import pytest
+from clirunner import cli_env, run
+from lockholder import write_lock_held
+from waiting import wait_for
 
 from zero_session import Status, Store
 
@@ -186,3 +191,152 @@ def test_no_persist_shell_saves_nothing(
     assert result.returncode == 0, result.stderr
     assert "not saving" in result.stdout
     assert not db_path.exists()
+
+
+def _command_running(child: pexpect.spawn) -> bool:
+    """Whether the shell runs a command: the terminal is neither the line editor's raw
+    mode (no ISIG) nor cooked (ICANON), but the mode that keeps typed-ahead keys."""
+    flags = termios.tcgetattr(child.child_fd)[3]
+    return bool(flags & termios.ISIG) and not flags & termios.ICANON
+
+
+def _quit(child: pexpect.spawn) -> None:
+    child.expect(PROMPT)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def _texts(db_path: Path, ulid: str) -> list[str]:
+    with Store.open(db_path, readonly=True) as store:
+        return [e.text for e in store.replay(ulid)]
+
+
+def test_starts_while_another_process_holds_the_write_lock_and_catches_up(
+    shell_env: dict[str, str], tmp_path: Path, db_path: Path
+) -> None:
+    with Store.open(db_path) as store:
+        earlier = store.start(cwd=tmp_path)
+        store.append(earlier, "prompt", "from before")
+        store.end(earlier)
+    with write_lock_held(db_path) as holder:
+        child = _spawn(shell_env, tmp_path)
+        child.expect(r"resuming: .* · ended · 1 prior event\b")
+        child.expect("the store is busy")
+        _type(child, "typed while locked", "echo: typed while locked")
+        holder.release()
+    wait_for(lambda: "typed while locked" in _texts(db_path, earlier.ulid), timeout_s=30)
+    _type(child, "/replay", "replay of " + earlier.ulid)
+    child.expect("echo: typed while locked")
+    _quit(child)
+    with Store.open(db_path, readonly=True) as store:
+        assert store.get(earlier).status is Status.ENDED
+
+
+def test_ctrl_c_cancels_a_running_command_and_the_shell_goes_on(
+    shell_env: dict[str, str], tmp_path: Path, db_path: Path
+) -> None:
+    with Store.open(db_path) as store:
+        big = store.start()
+        for start in range(0, 200_000, 20_000):
+            store.append_many(big, [("system", f"event {i}") for i in range(start, start + 20_000)])
+        store.end(big)
+    child = _spawn(shell_env, tmp_path)
+    child.expect(f"new session ({ULID})")
+    child.expect(PROMPT)
+    child.sendline(f"/share {big.ulid} --file {tmp_path / 'big.json'}")
+    wait_for(lambda: _command_running(child))
+    child.sendintr()
+    child.expect("cancelled")
+    assert list(tmp_path.glob("big.json*")) == []  # no half-written file left behind
+    _type(child, "still here", "echo: still here")
+    child.sendintr()  # at the prompt: clears the line, the shell stays
+    _type(child, "and here", "echo: and here")
+    _quit(child)
+
+
+def test_typed_ahead_input_and_ctrl_d_are_kept_while_a_command_runs(
+    shell_env: dict[str, str], tmp_path: Path
+) -> None:
+    child = _spawn(shell_env, tmp_path)
+    child.expect(f"new session ({ULID})")
+    _type(child, "/follow", "following")
+    child.send("typed ahead\r")  # while /follow runs, before the Ctrl-C that stops it
+    child.sendintr()
+    child.expect("stopped following")
+    child.expect("echo: typed ahead")
+    _type(child, "/follow", "following")
+    child.sendeof()  # a Ctrl-D typed while the command runs: kept for the next prompt
+    child.sendintr()
+    child.expect("stopped following")
+    child.expect("ended session")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_sigterm_and_sighup_flush_and_end_the_session(
+    shell_env: dict[str, str], tmp_path: Path, db_path: Path, signum: int
+) -> None:
+    child = _spawn(shell_env, tmp_path)
+    child.expect(f"new session ({ULID})")
+    session = child.match.group(1)
+    _type(child, "last words", "echo: last words")
+    child.expect(PROMPT)
+    child.kill(signum)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 128 + signum
+    with Store.open(db_path, readonly=True) as store:
+        assert store.get(session).status is Status.ENDED
+        assert [e.text for e in store.replay(session)] == ["last words", "echo: last words"]
+
+
+def test_new_starts_a_fresh_session_instead_of_resuming(
+    subprocess_env: dict[str, str], tmp_path: Path, db_path: Path
+) -> None:
+    with Store.open(db_path) as store:
+        left = store.start(cwd=tmp_path)
+        store.end(left)
+    result = subprocess.run(
+        [*_command(), "--new"],
+        input="hello\n",
+        env=subprocess_env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "resuming" not in result.stdout and left.ulid not in result.stdout
+    assert result.stdout.splitlines()[1].startswith("new session ")
+
+
+def test_make_run_starts_a_fresh_session_not_the_one_make_demo_left(db_path: Path) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    planned = subprocess.run(
+        ["make", "--no-print-directory", "-n", "run"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    command = shlex.split(planned.stdout.strip().splitlines()[-1])
+    assert command[-2:] == ["shell", "--new"]
+    demo = run(db_path, "demo", cwd=repo)
+    assert demo.code == 0, demo.err
+    shell = subprocess.run(
+        command,
+        cwd=repo,
+        input="hello\n",
+        env=cli_env(db_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shell.returncode == 0, shell.stderr
+    assert "resuming" not in shell.stdout
+    assert shell.stdout.splitlines()[1].startswith("new session ")

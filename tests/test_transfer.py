@@ -54,7 +54,7 @@ def _play(store: Store, steps: list[tuple[Any, ...]]) -> list[str]:
         elif step[0] == "end" and pick:
             store.end(pick)
         elif step[0] == "label" and pick:
-            store.label(pick, step[2])
+            store.label(pick, step[2], move=True)
         elif step[0] == "milestone":
             store.set_milestone(step[1], step[2])
         elif step[0] == "archive" and pick:

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
     from ._search import SearchHit
     from ._stats import StoreStats
     from ._summary import Summary
+    from ._timeline import TimelineWindow
     from ._transfer import TransferCounts
+    from ._tree import SessionNode
     from .aio import AsyncStore
     from .tui import OutputLine, Recorder, SessionCommands
 
@@ -69,6 +71,7 @@ __all__ = [
     "SessionBusy",
     "SessionCommands",
     "SessionEnded",
+    "SessionNode",
     "SessionNotFound",
     "Status",
     "StorageError",
@@ -79,6 +82,7 @@ __all__ = [
     "StoreUsedAfterFork",
     "Summary",
     "SyncError",
+    "TimelineWindow",
     "TransferCounts",
     "ZeroSessionError",
     "default_path",
@@ -100,6 +104,8 @@ _LAZY = {
     "StoreStats": "zero_session._stats",
     "Summary": "zero_session._summary",
     "TransferCounts": "zero_session._transfer",
+    "TimelineWindow": "zero_session._timeline",
+    "SessionNode": "zero_session._tree",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from . import _milestones, _sessions
 from ._store_core import SessionRef, StoreCore
+from .errors import LabelTaken
 from .models import Milestone
 
 __all__ = ["LabelMethods"]
@@ -12,17 +13,28 @@ __all__ = ["LabelMethods"]
 class LabelMethods(StoreCore):
     """Labels and milestones."""
 
-    def label(self, session: SessionRef, name: str) -> None:
-        """Give the session the label ``name`` (moving it if another session had it).
+    def label(self, session: SessionRef, name: str, *, move: bool = False) -> None:
+        """Give the session the label ``name``.
 
-        Labels are 1-64 printable characters without whitespace.  Raises InvalidInput,
-        SessionNotFound.
+        A name that already names another session is never taken by accident: it raises
+        LabelTaken (naming that session) unless ``move=True``, which moves the label
+        here.  Labelling a session with a name it already has is a no-op.  A label left
+        pointing at a deleted session is free.  Labels are 1-64 printable characters
+        without whitespace.  Raises InvalidInput, SessionNotFound, LabelTaken.
         """
         ulid = self._ulid_of(session)
         name = _milestones.check_label(name)
+        if not isinstance(move, bool):
+            raise TypeError(f"move must be a bool, not {type(move).__name__}")
+        key = _sessions.LABEL_PREFIX + name
         with self._writing() as conn:
             _sessions.require_row(conn, ulid)
-            _milestones.set_value(conn, _sessions.LABEL_PREFIX + name, ulid, self._now())
+            holder = _milestones.get_value(conn, key)
+            if holder == ulid:
+                return
+            if holder is not None and not move and _sessions.row_by_ulid(conn, holder):
+                raise LabelTaken(name, holder)
+            _milestones.set_value(conn, key, ulid, self._now())
 
     def unlabel(self, name: str) -> bool:
         """Remove the label ``name``; whether it existed.  Raises InvalidInput."""

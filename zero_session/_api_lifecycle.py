@@ -7,6 +7,7 @@ The rules (what prune may remove, how search indexes lazily) live in ``_lifecycl
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from . import _sessions
@@ -73,7 +74,7 @@ class LifecycleMethods(StoreCore):
             _lifecycle.reclaim_space(conn)
             reclaimed = before - _lifecycle.file_bytes(conn)
         return _lifecycle.PruneReport(
-            sessions=tuple(f[1] for f in sorted(tree, key=lambda f: f[0], reverse=True)),
+            sessions=tuple(f.ulid for f in sorted(tree, key=lambda f: f.id, reverse=True)),
             n_events=n_events,
             event_bytes=n_bytes,
             bytes_reclaimed=max(0, reclaimed),
@@ -87,9 +88,15 @@ class LifecycleMethods(StoreCore):
         keep_labeled: bool = True,
         keep_archived: bool = True,
         dry_run: bool = False,
+        only: Iterable[SessionRef] | None = None,
     ) -> PruneReport:
         """Remove sessions inactive for longer than ``older_than`` and, with ``expired``,
         those whose TTL has passed; report what went (or, with ``dry_run``, would go).
+
+        ``only`` prunes exactly these sessions at most: a caller that showed a dry run
+        and then prunes with ``only=report.sessions`` never removes a session that
+        became eligible in between (those still eligible by the criteria and the rules
+        below go; any other stays).
 
         Never removes a live session, nor a labelled one (``keep_labeled``), nor an
         archived one (``keep_archived``), nor an ancestor of any session it keeps.
@@ -100,6 +107,9 @@ class LifecycleMethods(StoreCore):
 
         if self._readonly and not dry_run:
             raise ReadOnlyStore(f"{self._path} was opened read-only")
+        if isinstance(only, str | Session):
+            raise TypeError("only must be a collection of sessions, not one session")
+        only_ulids = None if only is None else {self._ulid_of(s) for s in only}
         with self._reading() as conn:
             plan = _lifecycle.plan_prune(
                 conn,
@@ -108,6 +118,7 @@ class LifecycleMethods(StoreCore):
                 keep_labeled=keep_labeled,
                 keep_archived=keep_archived,
                 now_ms=self._now(),
+                only=only_ulids,
             )
             if dry_run:
                 return _lifecycle.dry_run_report(conn, plan)
@@ -119,7 +130,7 @@ class LifecycleMethods(StoreCore):
                 gone, events, size = _lifecycle.prune_step(conn, plan, chunk)
                 _lifecycle.reclaim_space(conn)
                 reclaimed += before - _lifecycle.file_bytes(conn)
-            removed += [f[1] for f in gone]
+            removed += [f.ulid for f in gone]
             n_events += events
             n_bytes += size
         return _lifecycle.PruneReport(

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from . import _follow
 from ._store_core import SessionRef, StoreCore, check_int
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .models import Session
 
 __all__ = ["LiveMethods"]
 
 
 class LiveMethods(StoreCore):
     """Following a session and watching the listing as other processes write."""
+
+    if TYPE_CHECKING:
+        # Provided by SessionMethods in Store; the watcher re-lists with it.
+        def list_sessions(
+            self, limit: int | None = 20, *, include_archived: bool = False
+        ) -> list[Session]: ...
 
     def follow(
         self,
@@ -36,7 +42,7 @@ class LiveMethods(StoreCore):
         if after_seq is not None:
             check_int(after_seq, "after_seq")
         return _follow.Follower(
-            cast("Store", self),
+            self,
             ulid,
             after_seq=after_seq,
             poll_interval_s=poll_interval_s,
@@ -61,7 +67,7 @@ class LiveMethods(StoreCore):
         if limit is not None:
             check_int(limit, "limit", minimum=1)
         return _follow.Watcher(
-            cast("Store", self),
+            self,
             limit=limit,
             include_archived=include_archived,
             poll_interval_s=poll_interval_s,

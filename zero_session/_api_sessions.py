@@ -10,10 +10,10 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import _events, _filters, _sessions
+from . import _events, _filters, _origins, _scopes, _sessions
 from ._liveness import current_writer
-from ._store_core import NOT_ARCHIVED, SessionRef, StoreCore, check_int, check_optional_text
-from .errors import InvalidInput, SessionBusy, SessionNotFound
+from ._store_core import NOT_ARCHIVED_SQL, SessionRef, StoreCore, check_int, check_optional_text
+from .errors import InvalidInput, SessionActive, SessionBusy, SessionNotFound
 from .ids import new_ulid
 from .models import Resumed, Session, Status
 
@@ -43,15 +43,25 @@ class SessionMethods(StoreCore):
         cwd: str | os.PathLike[str] | None = None,
         meta: Mapping[str, Any] | None = None,
         ttl: timedelta | None = None,
+        exclusive: bool = False,
+        scope: str | None = None,
     ) -> Session:
         """Start a new session written by this process.
 
         ``cwd`` (default: the current directory) is stored with symlinks resolved;
         ``meta`` must be a JSON object; ``ttl`` makes it expire that long after its
-        start.  Raises InvalidInput, ReadOnlyStore.
+        start.  The session holds a *scope* while it is live: ``scope`` when given, else
+        its ``cwd``.  With ``exclusive=True`` the start is refused with SessionActive
+        (naming the live session) when a live session already holds that scope; an
+        ended session, or one whose process is gone, frees it.  The check and the start
+        are one transaction, so of racing processes exactly one wins.
+        Raises InvalidInput, ReadOnlyStore, SessionActive.
         """
         check_optional_text(cli_version, "cli_version")
         check_optional_text(engine_base_url, "engine_base_url")
+        if not isinstance(exclusive, bool):
+            raise TypeError(f"exclusive must be a bool, not {type(exclusive).__name__}")
+        scope = _scopes.check_scope(scope)
         meta_json = encode_meta(meta, self._max_event_bytes)
         directory = _sessions.canonical_cwd(cwd)
         ttl_ms = None
@@ -66,6 +76,12 @@ class SessionMethods(StoreCore):
         ulid = new_ulid()
         with self._writing() as conn:
             now = self._now()
+            if exclusive:
+                holder = _scopes.live_holder(conn, scope=scope, cwd=directory, now_ms=now)
+                if holder is not None:
+                    raise SessionActive(
+                        scope or directory, holder.ulid, holder.writer_pid, holder.writer_host
+                    )
             expires = now + ttl_ms if ttl_ms is not None else None
             _sessions.insert_session(
                 conn,
@@ -79,6 +95,8 @@ class SessionMethods(StoreCore):
                 meta_json=meta_json,
                 expires_at_ms=expires,
             )
+            if scope is not None:
+                _scopes.record_scope(conn, ulid, scope, now)
             row = _sessions.require_row(conn, ulid)
         return _sessions.to_session(row, now)
 
@@ -134,7 +152,7 @@ class SessionMethods(StoreCore):
         directory = _sessions.canonical_cwd(cwd) if cwd is not None else None
         with self._reading() as conn:
             if directory is not None:
-                probe = conditions if include_archived else [*conditions, NOT_ARCHIVED]
+                probe = conditions if include_archived else [*conditions, NOT_ARCHIVED_SQL]
                 found = _filters.nearest_directory(conn, directory, probe, params)
                 if found is None:
                     return []
@@ -142,7 +160,7 @@ class SessionMethods(StoreCore):
             cursor = None
             if before is not None:
                 row = _sessions.require_row(conn, self._ulid_of(before))
-                cursor = (row[4], row[0])
+                cursor = (row.started_at_ms, row.id)
             rows = _sessions.list_rows(
                 conn,
                 limit=limit,
@@ -178,7 +196,7 @@ class SessionMethods(StoreCore):
         child = new_ulid()
         with self._writing() as conn:
             parent = _sessions.require_row(conn, ulid)
-            parent_last = parent[6]
+            parent_last = parent.last_seq
             fork_seq = parent_last if at_seq is None else at_seq
             if fork_seq > parent_last:
                 raise InvalidInput(
@@ -188,13 +206,13 @@ class SessionMethods(StoreCore):
             _sessions.insert_session(
                 conn,
                 ulid=child,
-                parent_id=parent[0],
+                parent_id=parent.id,
                 fork_seq=fork_seq,
                 started_at_ms=now,
-                cli_version=parent[8],
-                engine_base_url=parent[9],
-                cwd=parent[10],
-                meta_json=parent[11],
+                cli_version=parent.cli_version,
+                engine_base_url=parent.engine_base_url,
+                cwd=parent.cwd,
+                meta_json=parent.meta,
                 expires_at_ms=None,
             )
             row = _sessions.require_row(conn, child)
@@ -213,8 +231,10 @@ class SessionMethods(StoreCore):
 
         Clears its end, records this process as its writer and, when given, the current
         ``cli_version`` and ``engine_base_url`` (warning when they differ from the
-        recorded ones).  Raises SessionBusy when another live process writes it, unless
-        ``force``; SessionNotFound, AmbiguousSession.
+        recorded ones).  A session pulled from another store is continued in a new local
+        fork at its last seq instead (``Resumed.session`` is the fork, ``warnings`` say
+        so).  Raises SessionBusy when another live process writes it, unless ``force``;
+        SessionNotFound, AmbiguousSession.
         """
         check_optional_text(cli_version, "cli_version")
         check_optional_text(engine_base_url, "engine_base_url")
@@ -224,33 +244,36 @@ class SessionMethods(StoreCore):
             row = _sessions.find_row(conn, needle)
             now = self._now()
             previous = _sessions.compute_status(row, now)
-            writer_host, writer_pid = row[12], row[13]
-            foreign = (writer_host, writer_pid) != (me.host, me.pid)
             warnings: list[str] = []
+            if row.origin_store_id is not None:  # pulled: continue it in a local fork
+                row, note = _origins.fork_to_continue(conn, row, now)
+                warnings.append(note)
+            writer_host, writer_pid = row.writer_host, row.writer_pid
+            foreign = (writer_host, writer_pid) != (me.host, me.pid)
             if previous is Status.LIVE and foreign:
                 if not force:
-                    raise SessionBusy(row[1], writer_pid, writer_host)
+                    raise SessionBusy(row.ulid, writer_pid, writer_host)
                 warnings.append(f"took the session over from live process {writer_pid}")
-            if row[5] is None and writer_host not in (None, me.host):
+            if row.ended_at_ms is None and writer_host not in (None, me.host):
                 warnings.append(
                     f"last written on host {writer_host}; cannot tell whether it still runs"
                 )
             updates: dict[str, Any] = {}
-            for name, index, current in (
-                ("cli_version", 8, cli_version),
-                ("engine_base_url", 9, engine_base_url),
+            for name, recorded, current in (
+                ("cli_version", row.cli_version, cli_version),
+                ("engine_base_url", row.engine_base_url, engine_base_url),
             ):
                 if current is None:
                     continue
-                if row[index] is not None and row[index] != current:
-                    warnings.append(f"recorded with {name} {row[index]}, now {current}")
+                if recorded is not None and recorded != current:
+                    warnings.append(f"recorded with {name} {recorded}, now {current}")
                 updates[name] = current
-            _sessions.claim_for_writing(conn, row[0], updates)
-            last_seq = row[6]
+            _sessions.claim_for_writing(conn, row.id, updates)
+            last_seq = row.last_seq
             tail_events = _events.timeline_page(
-                conn, (row[0], row[1], row[3]), max(0, last_seq - tail), last_seq
+                conn, (row.id, row.ulid, row.fork_seq), max(0, last_seq - tail), last_seq
             )
-            fresh = _sessions.require_row(conn, row[1])
+            fresh = _sessions.require_row(conn, row.ulid)
         return Resumed(
             session=_sessions.to_session(fresh, now),
             previous_status=previous,

@@ -82,7 +82,7 @@ def _foreign_keys(conn: apsw.Connection) -> Iterator[Problem]:
 
 
 # Rows holding a wrong type are reported by _types and left out here.
-_SEQ_SUMMARY = """
+_SEQ_SUMMARY_SQL = """
 SELECT s.ulid, s.fork_seq, s.last_seq, count(e.seq), min(e.seq), max(e.seq)
   FROM sessions AS s
   LEFT JOIN events AS e ON e.session_id = s.id AND typeof(e.seq) = 'integer'
@@ -92,7 +92,7 @@ SELECT s.ulid, s.fork_seq, s.last_seq, count(e.seq), min(e.seq), max(e.seq)
 
 
 def _sequences(conn: apsw.Connection) -> Iterator[Problem]:
-    for ulid, fork_seq, last_seq, count, low, high in conn.execute(_SEQ_SUMMARY):
+    for ulid, fork_seq, last_seq, count, low, high in conn.execute(_SEQ_SUMMARY_SQL):
         own = last_seq - fork_seq
         if count and high - low + 1 != count:
             missing = high - low + 1 - count
@@ -111,7 +111,7 @@ def _sequences(conn: apsw.Connection) -> Iterator[Problem]:
             )
 
 
-_FORKS = """
+_FORKS_SQL = """
 SELECT c.ulid, c.parent_id, c.fork_seq, p.ulid, p.last_seq
   FROM sessions AS c LEFT JOIN sessions AS p ON p.id = c.parent_id
  WHERE c.parent_id IS NOT NULL
@@ -120,7 +120,7 @@ SELECT c.ulid, c.parent_id, c.fork_seq, p.ulid, p.last_seq
 
 
 def _forks(conn: apsw.Connection) -> Iterator[Problem]:
-    for ulid, parent_id, fork_seq, parent_ulid, parent_last in conn.execute(_FORKS):
+    for ulid, parent_id, fork_seq, parent_ulid, parent_last in conn.execute(_FORKS_SQL):
         if parent_ulid is None:
             yield Problem("fork_parent", ulid, f"parent session id {parent_id} does not exist")
         elif fork_seq > parent_last:

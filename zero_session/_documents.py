@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from ._transfer import FORMAT
 from .models import Event, Milestone, Session, iso_utc
 
 if TYPE_CHECKING:
@@ -42,6 +41,8 @@ def session_doc(session: Session) -> dict[str, Any]:
         "writer_host": session.writer_host,
         **times("archived_at", session.archived_at_ms),
         **times("expires_at", session.expires_at_ms),
+        "origin": session.origin,
+        "origin_labels": list(session.origin_labels),
     }
 
 
@@ -65,6 +66,8 @@ def milestone_doc(milestone: Milestone) -> dict[str, Any]:
 def share_doc(store: Store, session: Session, *, tail: int | None = None) -> dict[str, Any]:
     """One document about ``session`` for a bug report: its metadata, its ancestors,
     events per kind, and its timeline (or only the last ``tail`` events)."""
+    from ._transfer import FORMAT  # here: the listing commands need none of _transfer
+
     events = store.tail(session, tail) if tail is not None else list(store.replay(session))
     parents = []
     current = session

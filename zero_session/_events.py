@@ -15,12 +15,14 @@ the seq range ``(after, after + page]``, which every segment answers from its pr
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Sequence
 from itertools import chain, repeat
 from typing import Any
 
 import apsw
 
+from . import _origins
 from ._lineage import MAX_FORK_DEPTH, check_chain
 from ._sql import fetch_all
 from ._typed import check_event_rows, wrong_type
@@ -28,7 +30,7 @@ from .errors import InvalidInput, SeqConflict, SessionEnded, SessionNotFound
 from .models import KIND_PATTERN, Event, EventKind
 
 __all__ = [
-    "TIMELINE_CHAIN",
+    "TIMELINE_CHAIN_SQL",
     "Owner",
     "check_kind",
     "encode_as_json_dumps",
@@ -49,6 +51,7 @@ __all__ = [
 
 _KNOWN_KINDS = frozenset(k.value for k in EventKind)
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_INT_ONLY = frozenset({int})
 
 
 # Custom kinds already matched against the pattern (a program uses a handful): a set
@@ -421,20 +424,17 @@ def insert_prepared(
     """
     session_id, first = reserve_seqs(conn, ulid, len(rows), at_ms, expected_seq)
     insert_rows_at(conn, session_id, first, at_ms, rows)
-    # new_event inlined: a call per event costs ~4 % of a 100-event batch append.
-    events: list[Event] = []
-    append = events.append
-    new = _new
-    seqs = range(first, first + len(rows))
-    for seq, (kind, text, _), data in zip(seqs, rows, datas, strict=True):
-        event = new(Event)
-        _set_session(event, ulid)
-        _set_seq(event, seq)
-        _set_at_ms(event, at_ms)
-        _set_kind(event, kind)
-        _set_text(event, text)
-        _set_data(event, data)
-        append(event)
+    # Column by column in C, as _to_events does (no Python bytecode per event).
+    count = len(rows)
+    events = list(map(_new, repeat(Event, count)))
+    consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
+    consume(map(_set_session, events, repeat(ulid, count)))
+    consume(map(_set_seq, events, range(first, first + count)))
+    consume(map(_set_at_ms, events, repeat(at_ms, count)))
+    kinds, texts, _ = zip(*rows, strict=True) if rows else ((), (), ())
+    consume(map(_set_kind, events, kinds))
+    consume(map(_set_text, events, texts))
+    consume(map(_set_data, events, datas))
     return events
 
 
@@ -496,12 +496,12 @@ def insert_rows_at(
 
 
 # Reserving also seals the seqs before the ones reserved (``sealed_seq``, see migration
-# 0004): REPLACE over a stored event is then refused by the insert trigger's range check.
-_RESERVE = (
+# 0005): REPLACE over a stored event is then refused by the insert trigger's range check.
+_RESERVE_SQL = (
     "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ?, sealed_seq = last_seq "
     "WHERE ulid = ? AND ended_at_ms IS NULL RETURNING id, last_seq"
 )
-_RESERVE_EXPECTED = (
+_RESERVE_EXPECTED_SQL = (
     "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ?, sealed_seq = last_seq "
     "WHERE ulid = ? AND ended_at_ms IS NULL AND last_seq = ? RETURNING id, last_seq"
 )
@@ -513,19 +513,24 @@ def reserve_seqs(
     """Reserve ``count`` seqs; returns (session id, first reserved seq).
 
     Raises SessionNotFound, SessionEnded or SeqConflict (``expected_seq`` is the last seq
-    the caller believes the session has).
+    the caller believes the session has), ForeignSession (pulled from another store).
     """
     # Plain execute: the statement returns only integers, no text to repair.
     rows: list[tuple[int, int]]
-    if expected_seq is None:
-        rows = conn.execute(_RESERVE, (count, at_ms, ulid)).fetchall()  # type: ignore[assignment]
-    else:
-        rows = conn.execute(  # type: ignore[assignment]
-            _RESERVE_EXPECTED, (count, at_ms, ulid, expected_seq)
-        ).fetchall()
+    try:
+        if expected_seq is None:
+            rows = conn.execute(_RESERVE_SQL, (count, at_ms, ulid)).fetchall()  # type: ignore[assignment]
+        else:
+            rows = conn.execute(  # type: ignore[assignment]
+                _RESERVE_EXPECTED_SQL, (count, at_ms, ulid, expected_seq)
+            ).fetchall()
+    except apsw.ConstraintError:
+        _origins.refuse_foreign(conn, ulid)  # the file refuses to continue a pulled session
+        raise
     if rows:
         session_id, last_seq = rows[0]
         return session_id, last_seq - count + 1
+    _origins.refuse_foreign(conn, ulid)  # ended at its origin: still not ours to write
     found = fetch_all(conn, "SELECT last_seq, ended_at_ms FROM sessions WHERE ulid = ?", (ulid,))
     if not found:
         raise SessionNotFound(ulid)
@@ -535,15 +540,17 @@ def reserve_seqs(
     raise SeqConflict(ulid, expected_seq if expected_seq is not None else -1, last_seq)
 
 
-_INSERT = "INSERT INTO events (session_id, seq, at_ms, kind, text, data) VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_SQL = (
+    "INSERT INTO events (session_id, seq, at_ms, kind, text, data) VALUES (?, ?, ?, ?, ?, ?)"
+)
 
 
 def insert_events(conn: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert prepared ``(session_id, seq, at_ms, kind, text, data_json)`` rows."""
     if len(rows) == 1:
-        conn.execute(_INSERT, rows[0])
+        conn.execute(_INSERT_SQL, rows[0])
     else:
-        conn.executemany(_INSERT, rows)
+        conn.executemany(_INSERT_SQL, rows)
 
 
 # The segments of a timeline, (session id, ulid, lo, hi]: the session's own events, then
@@ -552,7 +559,7 @@ def insert_events(conn: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> Non
 # query; every reader of a timeline (replay, search, counts) starts from this CTE.
 # The walk stops after MAX_FORK_DEPTH steps, so a loop in a tampered file ends (and
 # _lineage.check_chain reports it) instead of running forever.
-TIMELINE_CHAIN = f"""
+TIMELINE_CHAIN_SQL = f"""
 WITH RECURSIVE chain(id, ulid, parent_id, lo, hi, depth) AS (
     SELECT id, ulid, parent_id, fork_seq, last_seq, 0 FROM sessions WHERE id = ?
     UNION ALL
@@ -561,32 +568,39 @@ WITH RECURSIVE chain(id, ulid, parent_id, lo, hi, depth) AS (
      WHERE c.depth < {MAX_FORK_DEPTH}
 )
 """
-_CHAIN = TIMELINE_CHAIN + "SELECT id, ulid, lo, hi FROM chain\n"
+_CHAIN_SQL = TIMELINE_CHAIN_SQL + "SELECT id, ulid, lo, hi FROM chain\n"
 
 # Text a person typed into the sqlite3 shell may not be JSON: SQLite wraps such a value
 # in {"_invalid_json": ...}, so that every value of a page is valid JSON on its own and
 # the page decodes in one json.loads call (see _decode_all).
-_DATA = (
+_DATA_SQL = (
     "CASE WHEN data IS NULL OR json_valid(data) THEN data "
     "ELSE json_object('_invalid_json', data) END"
 )
+# The columns as text, and cast to BLOB for the invalid-UTF-8 fallback of fetch_all.
+_TEXT_COLUMNS = {"kind": "kind", "text": "text", "data": _DATA_SQL}
+_BLOB_COLUMNS = {name: f"CAST({sql} AS BLOB)" for name, sql in _TEXT_COLUMNS.items()}
+
+
+def _text_and_blob_sql(template: str) -> tuple[str, str]:
+    """A query reading events, with its text columns as text and as BLOB."""
+    return template.format(**_TEXT_COLUMNS), template.format(**_BLOB_COLUMNS)
+
+
 # A primary-key range: rows come back in seq order with no sort.
-_RANGE = (
+_RANGE_SQL, _RANGE_BLOB_SQL = _text_and_blob_sql(
     "SELECT seq, at_ms, {kind}, {text}, {data} FROM events "
     "WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
 )
 # The same range without at_ms and text, for readers that fold ``data`` by kind.
-_DATA_RANGE = (
+_DATA_RANGE_SQL, _DATA_RANGE_BLOB_SQL = _text_and_blob_sql(
     "SELECT seq, {kind}, {data} FROM events "
     "WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq"
 )
-_OWN = "SELECT seq, at_ms, {kind}, {text}, {data} FROM events WHERE session_id = ? AND seq > ?"
-# The columns as text, and cast to BLOB for the invalid-UTF-8 fallback of fetch_all.
-_TEXT_COLUMNS = {"kind": "kind", "text": "text", "data": _DATA}
-_BLOB_COLUMNS = {name: f"CAST({sql} AS BLOB)" for name, sql in _TEXT_COLUMNS.items()}
-_RANGE_SQL, _RANGE_BLOB_SQL = _RANGE.format(**_TEXT_COLUMNS), _RANGE.format(**_BLOB_COLUMNS)
-_DATA_RANGE_SQL = _DATA_RANGE.format(**_TEXT_COLUMNS)
-_DATA_RANGE_BLOB_SQL = _DATA_RANGE.format(**_BLOB_COLUMNS)
+# The session's own events; own_events appends its filters.
+_OWN_SQL, _OWN_BLOB_SQL = _text_and_blob_sql(
+    "SELECT seq, at_ms, {kind}, {text}, {data} FROM events WHERE session_id = ? AND seq > ?"
+)
 
 # Events are built without attrs' generated __init__ (six calls through the frozen
 # class's guarded setattr); the slots are filled directly.  Event has no validators or
@@ -645,22 +659,25 @@ def _decode_all(raws: list[str | None]) -> list[Any]:
 def _to_events(ulid: str, rows: list[tuple[Any, ...]]) -> list[Event]:
     """Events of one session from ``(seq, at_ms, kind, text, data_json)`` rows.
 
-    Raises StorageError for a seq or time that is not an integer (see ``_typed``)."""
-    check_event_rows(ulid, rows)
-    datas = _decode_all([row[4] for row in rows])
-    out: list[Event] = []
-    append = out.append
-    new = _new
-    for (seq, at_ms, kind, text, _), data in zip(rows, datas, strict=True):
-        event = new(Event)
-        _set_session(event, ulid)
-        _set_seq(event, seq)
-        _set_at_ms(event, at_ms)
-        _set_kind(event, kind)
-        _set_text(event, text)
-        _set_data(event, data)
-        append(event)
-    return out
+    Column by column, each pass a ``map`` that runs in C (the columns transposed by
+    ``zip``): no Python bytecode per event, ~20 % less than a loop filling each event.
+    Raises StorageError for a seq or time that is not an integer (see ``_typed``).
+    """
+    if not rows:
+        return []
+    count = len(rows)
+    seqs, at_mss, kinds, texts, raws = zip(*rows, strict=True)
+    if not {*map(type, seqs), *map(type, at_mss)} <= _INT_ONLY:
+        check_event_rows(ulid, rows)
+    events = list(map(_new, repeat(Event, count)))
+    consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
+    consume(map(_set_session, events, repeat(ulid, count)))
+    consume(map(_set_seq, events, seqs))
+    consume(map(_set_at_ms, events, at_mss))
+    consume(map(_set_kind, events, kinds))
+    consume(map(_set_text, events, texts))
+    consume(map(_set_data, events, _decode_all(list(raws))))
+    return events
 
 
 Owner = tuple[int, str, int]
@@ -680,7 +697,7 @@ def _segments(
     session_id, ulid, fork_seq = owner
     if after_seq >= fork_seq:
         return [(session_id, ulid, after_seq, upto_seq)] if after_seq < upto_seq else []
-    chain = fetch_all(conn, _CHAIN, (session_id,))
+    chain = fetch_all(conn, _CHAIN_SQL, (session_id,))
     check_chain([segment[0] for segment in chain], ulid)
     for _, segment_ulid, lo, hi in chain:
         if type(lo) is not int or type(hi) is not int:
@@ -747,6 +764,6 @@ def own_events(
     if limit is not None:
         condition += " LIMIT ?"
         params.append(limit)
-    sql = _OWN.format(**_TEXT_COLUMNS) + condition
-    blob_sql = _OWN.format(**_BLOB_COLUMNS) + condition
-    return _to_events(ulid, fetch_all(conn, sql, params, blob_sql=blob_sql))
+    return _to_events(
+        ulid, fetch_all(conn, _OWN_SQL + condition, params, blob_sql=_OWN_BLOB_SQL + condition)
+    )

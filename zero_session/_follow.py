@@ -20,7 +20,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Generic, Self, TypeVar
+from contextlib import AbstractContextManager
+from typing import Generic, Protocol, Self, TypeVar
 
 import apsw
 
@@ -29,8 +30,18 @@ from ._sql import fetch_all
 from .errors import InvalidInput, SessionNotFound
 from .models import Event, Session
 
-if TYPE_CHECKING:
-    from .store import Store
+
+class FollowedStore(Protocol):
+    """The few store operations a follower and a watcher use (a ``Store`` has them):
+    the connection under the store's mutex, and the session listing.  Named here so
+    that this module needs nothing from ``store``, which imports it."""
+
+    def _reading(self) -> AbstractContextManager[apsw.Connection]: ...
+
+    def list_sessions(
+        self, limit: int | None = 20, *, include_archived: bool = False
+    ) -> list[Session]: ...
+
 
 __all__ = ["DEFAULT_POLL_INTERVAL_S", "Follower", "Watcher"]
 
@@ -122,7 +133,7 @@ class Follower(_Polling[Event]):
 
     def __init__(
         self,
-        store: Store,
+        store: FollowedStore,
         ulid: str,
         *,
         after_seq: int | None,
@@ -179,7 +190,7 @@ class Watcher(_Polling[list[Session]]):
 
     def __init__(
         self,
-        store: Store,
+        store: FollowedStore,
         *,
         limit: int | None,
         include_archived: bool,

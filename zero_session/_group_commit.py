@@ -18,12 +18,23 @@ nobody queued) skips the queue and runs its request as a plain transaction.
 
 The connection is only ever used under the Store's mutex; the queue has its own small
 lock so that threads can queue while the leader is waiting for the disk.
+
+**Gathering.**  Without it, batches alternate between halves of the writers: when a
+batch commits, its writers return, and the first to come back with its next append found
+nobody leading and wrote alone while the others queued behind it (commits of 3 and 1
+events with 4 threads).  So while the last batch carried several requests, a new leader
+first waits for as many requests as that batch had, for at most half as long as the last
+commit took (``COMMIT`` is the fsync at ``durability="full"``: a fraction of a
+millisecond; at ``normal`` a few microseconds, so it barely waits).  A lone writer
+(last batch of one) never waits; when writers stop, the batch shrinks and so does the
+wait.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +43,9 @@ import apsw
 from .errors import StorageError
 
 __all__ = ["GroupCommit"]
+
+# The longest a leader waits for the last batch's writers to queue again.
+_MAX_GATHER_S = 0.002
 
 T = TypeVar("T")
 
@@ -79,9 +93,13 @@ class GroupCommit:
         self._translated = translated
         self._queue_lock = threading.Lock()
         self._turn = threading.Condition(self._queue_lock)
+        self._arrived = threading.Condition(self._queue_lock)
         self._queue: list[_Request[Any]] = []
         self._leading = False
+        self._gathering = False
         self._waiting = 0
+        self._last_batch = 1
+        self._gather_s = 0.0
         self._pid = pid
         self.commits = 0
         self.requests = 0
@@ -99,7 +117,7 @@ class GroupCommit:
             # Store's connection check raises StoreUsedAfterFork before using anything.
             self._connection()
         with self._queue_lock:
-            alone = not self._leading and not self._queue
+            alone = not self._leading and not self._queue and self._last_batch <= 1
             if alone:
                 self._leading = True
         if alone:
@@ -111,6 +129,8 @@ class GroupCommit:
         request = _Request(work)
         with self._queue_lock:
             self._queue.append(request)
+            if self._gathering:
+                self._arrived.notify()
             if self._leading:
                 self._waiting += 1
                 while self._leading and not request.done:
@@ -118,14 +138,42 @@ class GroupCommit:
                 self._waiting -= 1
                 if request.done:
                     return request.outcome()
-            # Lead: take every request queued so far (this one included).
+            # Lead: take every request queued so far (this one included), once the last
+            # batch's writers are back or the short wait is over.
             self._leading = True
+            self._gather()
             batch, self._queue = self._queue, []
         try:
             self._run(batch)
         finally:
             self._hand_over()
         return request.outcome()
+
+    def _gather(self) -> None:
+        """Wait (queue lock held, released while waiting) until as many requests are
+        queued as the last batch carried, or half the last commit's time has passed."""
+        expected = self._last_batch
+        if expected <= 1 or len(self._queue) >= expected:
+            return
+        deadline = time.monotonic() + min(self._gather_s, _MAX_GATHER_S)
+        self._gathering = True
+        try:
+            while len(self._queue) < expected:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._arrived.wait(remaining)
+        finally:
+            self._gathering = False
+
+    def _commit(self, conn: apsw.Connection, requests: int) -> None:
+        """COMMIT, and remember how long it took and how many requests it carried."""
+        began = time.monotonic()
+        conn.execute("COMMIT")
+        self._gather_s = (time.monotonic() - began) / 2
+        self._last_batch = requests
+        self.commits += 1
+        self.requests += requests
 
     def _hand_over(self) -> None:
         """Stop leading; wake the waiters (done ones return, one of the others leads)."""
@@ -141,7 +189,7 @@ class GroupCommit:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 result = work(conn)
-                conn.execute("COMMIT")
+                self._commit(conn, 1)
             except BaseException as exc:
                 if not conn.getautocommit():
                     conn.execute("ROLLBACK")
@@ -149,8 +197,6 @@ class GroupCommit:
                 if error is exc:
                     raise
                 raise error from exc
-            self.commits += 1
-            self.requests += 1
             return result
 
     def _run(self, batch: list[_Request[Any]]) -> None:
@@ -195,6 +241,4 @@ class GroupCommit:
                     conn.execute("ROLLBACK TO zs_request")
                     request.error = self._translated(exc, conn)
                 conn.execute("RELEASE zs_request")
-        conn.execute("COMMIT")
-        self.commits += 1
-        self.requests += len(batch)
+        self._commit(conn, len(batch))

@@ -25,13 +25,14 @@ Rules, each enforced here and tested:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import timedelta
+from typing import Any, NamedTuple
 
 import apsw
 import attrs
 
-from . import _liveness, _search
+from . import _liveness, _scopes, _search
 from ._lineage import loop_error
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
@@ -58,7 +59,7 @@ PRUNE_CHUNK_EVENTS = 50_000
 _PRUNE_CHUNK_SESSIONS = 500
 _LABEL_UPPER = LABEL_PREFIX[:-1] + "/"  # the first key after every 'session.label.*'
 # A session's last activity: its start, its last event or its end, whichever is latest.
-_ACTIVITY = "max(s.started_at_ms, coalesce(s.ended_at_ms, 0), coalesce(s.last_event_at_ms, 0))"
+_ACTIVITY_SQL = "max(s.started_at_ms, coalesce(s.ended_at_ms, 0), coalesce(s.last_event_at_ms, 0))"
 
 
 @attrs.frozen(slots=True)
@@ -96,21 +97,39 @@ def set_archived(conn: apsw.Connection, ulid: str, at_ms: int | None) -> None:
         raise SessionNotFound(ulid)
 
 
-# Columns read to decide what may go: id, ulid, parent_id, own events, end, writer.
-_FACTS = (
+class Facts(NamedTuple):
+    """What is read of a session to decide whether it may go."""
+
+    id: int
+    ulid: str
+    parent_id: int | None
+    own_events: int
+    ended_at_ms: int | None
+    writer_host: str | None
+    writer_pid: int | None
+    writer_token: str | None
+
+
+# The SQL of each Facts field, in order (alias s).
+_FACTS_SQL = (
     "s.id, s.ulid, s.parent_id, s.last_seq - s.fork_seq, s.ended_at_ms, "
     "s.writer_host, s.writer_pid, s.writer_token"
 )
-Facts = tuple[int, str, int | None, int, int | None, str | None, int | None, str | None]
+
+
+def _fetch_facts(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[Facts]:
+    return list(map(Facts._make, fetch_all(conn, sql, params)))
 
 
 def _is_live(facts: Facts) -> bool:
-    return facts[4] is None and _liveness.is_alive(facts[5], facts[6], facts[7])
+    return facts.ended_at_ms is None and _liveness.is_alive(
+        facts.writer_host, facts.writer_pid, facts.writer_token
+    )
 
 
 def _is_mine(facts: Facts) -> bool:
     me = _liveness.current_writer()
-    return (facts[5], facts[6]) == (me.host, me.pid)
+    return (facts.writer_host, facts.writer_pid) == (me.host, me.pid)
 
 
 def _event_bytes(conn: apsw.Connection, session_ids: Iterable[int]) -> int:
@@ -136,8 +155,8 @@ def purge(conn: apsw.Connection, doomed: Sequence[Facts]) -> tuple[int, int]:
     n_events = 0
     n_bytes = 0
     indexed = _search.has_index(conn)  # no search yet: no search entries to remove
-    for facts in sorted(doomed, key=lambda f: f[0], reverse=True):
-        session_id, ulid = facts[0], facts[1]
+    for facts in sorted(doomed, key=lambda f: f.id, reverse=True):
+        session_id, ulid = facts.id, facts.ulid
         n_bytes += _event_bytes(conn, (session_id,))
         conn.execute("INSERT INTO purging_sessions (session_id) VALUES (?)", (session_id,))
         if indexed:
@@ -148,9 +167,22 @@ def purge(conn: apsw.Connection, doomed: Sequence[Facts]) -> tuple[int, int]:
             "DELETE FROM milestones WHERE value = ? AND key >= ? AND key < ?",
             (ulid, LABEL_PREFIX, _LABEL_UPPER),
         )
+        _scopes.forget_scope(conn, ulid)
         conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
         conn.execute("DELETE FROM purging_sessions WHERE session_id = ?", (session_id,))
     return n_events, n_bytes
+
+
+# A session and its subtree of forks, along the sessions_by_parent index; CROSS JOIN keeps
+# the tree as the outer loop (a plain JOIN let SQLite scan every session for rowid order).
+# UNION, not UNION ALL: a loop in a tampered file ends the walk (delete_tree reports it).
+SUBTREE_FACTS_SQL = (
+    "WITH RECURSIVE tree(id) AS ("
+    " SELECT id FROM sessions WHERE ulid = ?"
+    " UNION SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
+    f" SELECT {_FACTS_SQL} FROM tree CROSS JOIN sessions AS s ON s.id = tree.id"
+    " ORDER BY s.id"
+)
 
 
 def delete_tree(
@@ -162,28 +194,20 @@ def delete_tree(
     SessionNotFound, HasForks (forks exist and not ``cascade``), SessionBusy (another
     live process writes one of them and not ``force``).
     """
-    tree: list[Facts] = fetch_all(
-        conn,
-        # UNION, not UNION ALL: a loop in a tampered file ends the walk (reported below).
-        "WITH RECURSIVE tree(id) AS ("
-        " SELECT id FROM sessions WHERE ulid = ?"
-        " UNION SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
-        f" SELECT {_FACTS} FROM tree JOIN sessions AS s ON s.id = tree.id ORDER BY s.id",
-        (ulid,),
-    )
+    tree = _fetch_facts(conn, SUBTREE_FACTS_SQL, (ulid,))
     if not tree:
         raise SessionNotFound(ulid)
-    root = next(facts for facts in tree if facts[1] == ulid)
-    if root[2] is not None and root[2] in {facts[0] for facts in tree}:
+    root = next(facts for facts in tree if facts.ulid == ulid)
+    if root.parent_id is not None and root.parent_id in {facts.id for facts in tree}:
         # A loop below the root runs through the root itself: it is its own ancestor.
         raise loop_error(ulid)
-    children = [f[1] for f in tree if f[2] == root[0]]
+    children = [f.ulid for f in tree if f.parent_id == root.id]
     if children and not cascade:
         raise HasForks(ulid, children)
     if not force:
         for facts in tree:
             if _is_live(facts) and not _is_mine(facts):
-                raise SessionBusy(facts[1], facts[6], facts[5])
+                raise SessionBusy(facts.ulid, facts.writer_pid, facts.writer_host)
     n_events, n_bytes = purge(conn, tree)
     return tree, n_events, n_bytes
 
@@ -200,7 +224,7 @@ def _criteria(
     reasons: list[str] = []
     params: list[int] = []
     if older_than is not None:
-        reasons.append(f"{_ACTIVITY} < ?")
+        reasons.append(f"{_ACTIVITY_SQL} < ?")
         params.append(now_ms - older_than // timedelta(milliseconds=1))
     if expired:
         reasons.append("s.expires_at_ms <= ?")
@@ -235,9 +259,11 @@ def plan_prune(
     keep_labeled: bool,
     keep_archived: bool,
     now_ms: int,
+    only: Collection[str] | None = None,
 ) -> PrunePlan:
-    """Decide what a prune removes: candidates minus live sessions minus every ancestor
-    of a session that stays.  Raises InvalidInput for a negative ``older_than``."""
+    """Decide what a prune removes: candidates (among the ulids ``only``, when given)
+    minus live sessions minus every ancestor of a session that stays.  Raises
+    InvalidInput for a negative ``older_than``."""
     if older_than is not None:
         if not isinstance(older_than, timedelta):
             raise TypeError(f"older_than must be a timedelta, not {type(older_than).__name__}")
@@ -251,9 +277,9 @@ def plan_prune(
         now_ms=now_ms,
     )
     candidates: dict[int, Facts] = {
-        f[0]: f
-        for f in fetch_all(conn, f"SELECT {_FACTS} FROM sessions AS s WHERE {where}", params)
-        if not _is_live(f)
+        f.id: f
+        for f in _fetch_facts(conn, f"SELECT {_FACTS_SQL} FROM sessions AS s WHERE {where}", params)
+        if not _is_live(f) and (only is None or f.ulid in only)
     }
     if candidates:
         parent_of: dict[int, int] = dict(
@@ -266,7 +292,7 @@ def plan_prune(
             parent = parent_of.get(child)
             while parent is not None and candidates.pop(parent, None) is not None:
                 parent = parent_of.get(parent)
-    doomed = sorted(candidates.values(), key=lambda f: f[0], reverse=True)
+    doomed = sorted(candidates.values(), key=lambda f: f.id, reverse=True)
     return PrunePlan(tuple(doomed), where, tuple(params))
 
 
@@ -278,18 +304,18 @@ def prune_step(
 
     Returns (the sessions removed, events removed, their bytes).
     """
-    ids = [f[0] for f in chunk]
+    ids = [f.id for f in chunk]
     marks = ", ".join("?" for _ in ids)
-    still = fetch_all(
+    still = _fetch_facts(
         conn,
-        f"SELECT {_FACTS} FROM sessions AS s WHERE s.id IN ({marks}) AND {plan.where}",
+        f"SELECT {_FACTS_SQL} FROM sessions AS s WHERE s.id IN ({marks}) AND {plan.where}",
         [*ids, *plan.params],
     )
     removed: list[Facts] = []
     n_events = n_bytes = 0
-    for facts in sorted(still, key=lambda f: f[0], reverse=True):
+    for facts in sorted(still, key=lambda f: f.id, reverse=True):
         has_fork = fetch_all(
-            conn, "SELECT 1 FROM sessions WHERE parent_id = ? LIMIT 1", (facts[0],)
+            conn, "SELECT 1 FROM sessions WHERE parent_id = ? LIMIT 1", (facts.id,)
         )
         if has_fork or _is_live(facts):
             continue
@@ -307,12 +333,12 @@ def chunks(doomed: Sequence[Facts]) -> list[list[Facts]]:
     events = 0
     for facts in doomed:
         if current and (
-            events + facts[3] > PRUNE_CHUNK_EVENTS or len(current) >= _PRUNE_CHUNK_SESSIONS
+            events + facts.own_events > PRUNE_CHUNK_EVENTS or len(current) >= _PRUNE_CHUNK_SESSIONS
         ):
             out.append(current)
             current, events = [], 0
         current.append(facts)
-        events += facts[3]
+        events += facts.own_events
     if current:
         out.append(current)
     return out
@@ -321,9 +347,9 @@ def chunks(doomed: Sequence[Facts]) -> list[list[Facts]]:
 def dry_run_report(conn: apsw.Connection, plan: PrunePlan) -> PruneReport:
     """The report of a prune that removes nothing."""
     return PruneReport(
-        sessions=tuple(f[1] for f in plan.doomed),
-        n_events=sum(f[3] for f in plan.doomed),
-        event_bytes=_event_bytes(conn, (f[0] for f in plan.doomed)),
+        sessions=tuple(f.ulid for f in plan.doomed),
+        n_events=sum(f.own_events for f in plan.doomed),
+        event_bytes=_event_bytes(conn, (f.id for f in plan.doomed)),
         bytes_reclaimed=0,
         dry_run=True,
     )

@@ -12,6 +12,7 @@ from typing import Any
 
 import apsw
 
+from ._scopes import SCOPE_PREFIX
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .errors import InvalidInput
@@ -29,6 +30,9 @@ __all__ = [
 
 MAX_LABEL = 64
 MAX_KEY = 512
+# Keys the library keeps for itself: the store's identity (``zero_session.store_id``)
+# and the sync cursors (``zero_session.sync.*``), written only by ``zero_session.sync``.
+INTERNAL_PREFIX = "zero_session."
 
 
 def check_label(name: object) -> str:
@@ -45,7 +49,9 @@ def check_label(name: object) -> str:
 
 
 def check_key(key: object, *, allow_reserved: bool = False) -> str:
-    """A milestone key: 1-512 characters; ``session.label.*`` only through labels."""
+    """A milestone key: 1-512 characters; ``session.label.*`` only through labels,
+    ``session.scope.*`` only through ``start(scope=...)``, and ``zero_session.*`` (the
+    store's identity, the sync cursors) never through the API."""
     if not isinstance(key, str):
         raise TypeError(f"milestone key must be a str, not {type(key).__name__}")
     if not 1 <= len(key) <= MAX_KEY:
@@ -53,6 +59,14 @@ def check_key(key: object, *, allow_reserved: bool = False) -> str:
     if not allow_reserved and key.startswith(LABEL_PREFIX):
         raise InvalidInput(
             f"milestone key {key!r} is reserved for labels; use Store.label()/unlabel()"
+        )
+    if not allow_reserved and key.startswith(SCOPE_PREFIX):
+        raise InvalidInput(
+            f"milestone key {key!r} is reserved for session scopes; use Store.start(scope=...)"
+        )
+    if not allow_reserved and key.startswith(INTERNAL_PREFIX):
+        raise InvalidInput(
+            f"milestone key {key!r} is reserved for zero_session itself (store identity, sync)"
         )
     return key
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import apsw
 
+from ._busy import wait_when_busy
 from ._sql import fetch_all
 from .errors import NotAStore, SchemaTooNew, StorageError
 
@@ -138,7 +139,7 @@ def configure(
     may still be empty (not yet migrated), so its page settings can still be chosen.
     Loads the schema (``journal_mode`` and ``synchronous`` need it).
     """
-    conn.setbusytimeout(busy_timeout_ms)
+    wait_when_busy(conn, busy_timeout_ms)
     conn.execute("PRAGMA foreign_keys = ON")
     if not readonly:
         if fresh and int(fetch_all(conn, "PRAGMA page_count")[0][0]) == 0:
@@ -193,7 +194,7 @@ def is_current(conn: apsw.Connection) -> bool:
     return rows == [(known_version(),), (APPLICATION_ID,)]
 
 
-_IDENTITY = (
+_IDENTITY_SQL = (
     "SELECT (SELECT application_id FROM pragma_application_id), "
     "(SELECT user_version FROM pragma_user_version), "
     "EXISTS (SELECT 1 FROM sqlite_schema)"
@@ -208,7 +209,7 @@ def check_identity(conn: apsw.Connection, path: str) -> int:
     """
     # One statement reads all three from one snapshot: read one by one, another process
     # could commit its migration in between and the file would look half-made.
-    app_id, version, has_objects = (int(v) for v in fetch_all(conn, _IDENTITY)[0])
+    app_id, version, has_objects = (int(v) for v in fetch_all(conn, _IDENTITY_SQL)[0])
     if app_id != APPLICATION_ID and (app_id != 0 or version != 0 or has_objects):
         raise NotAStore(
             f"{path}: a SQLite file of another application "

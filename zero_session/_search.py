@@ -16,7 +16,7 @@ integer rowid FTS5 needs (``search_id``).  The FTS5 table takes its text from th
 order events were indexed, and each catch-up indexes its events by time, so "newest
 first" is ``ORDER BY rowid DESC``, which FTS5 answers without sorting all matches.
 
-These objects (:data:`SEARCH_SCHEMA`) are not part of a new file: SQLite parses the
+These objects (:data:`SEARCH_SCHEMA_SQL`) are not part of a new file: SQLite parses the
 whole schema on the first statement of every connection, and most stores never search,
 so they would slow every open (and every ``start``, through a trigger) for nothing.  The
 first search creates them (:func:`create_index`) in its write transaction, listing every
@@ -35,14 +35,14 @@ from typing import Any
 import apsw
 import attrs
 
-from ._events import TIMELINE_CHAIN
+from ._events import TIMELINE_CHAIN_SQL
 from ._sql import fetch_all
 from .errors import InvalidInput
 from .models import iso_utc
 
 __all__ = [
     "CATCH_UP_EVENTS",
-    "SEARCH_SCHEMA",
+    "SEARCH_SCHEMA_SQL",
     "SearchHit",
     "catch_up",
     "change_mark",
@@ -104,7 +104,7 @@ def prepare_query(query: object, *, literal: bool) -> str:
 # it harmless to run twice; create_index runs it inside a write transaction, so two
 # processes searching a file for the first time at once create the objects once.
 # Nothing newer than SQLite 3.40, so Debian 12's sqlite3 shell reads all of it.
-SEARCH_SCHEMA = """
+SEARCH_SCHEMA_SQL = """
 -- The sessions that may have events the index has not seen: events with
 -- seq <= indexed_seq are indexed.  Every session is listed from its start, and again from
 -- the moment it is reopened; a catch-up drops the ended sessions it has indexed.
@@ -182,7 +182,7 @@ _SEARCH_OBJECTS = (
     "sessions_search_pending_on_reopen",
     "sessions_search_pending_on_start",
 )
-_COUNT_OBJECTS = (
+_COUNT_OBJECTS_SQL = (
     "SELECT count(*) FROM sqlite_schema WHERE name IN ("
     + ", ".join(f"'{name}'" for name in _SEARCH_OBJECTS)
     + ")"
@@ -191,17 +191,17 @@ _COUNT_OBJECTS = (
 
 def has_index(conn: apsw.Connection) -> bool:
     """Whether the file has the search objects (the first search creates them)."""
-    return int(fetch_all(conn, _COUNT_OBJECTS)[0][0]) == len(_SEARCH_OBJECTS)
+    return int(fetch_all(conn, _COUNT_OBJECTS_SQL)[0][0]) == len(_SEARCH_OBJECTS)
 
 
 def create_index(conn: apsw.Connection) -> None:
     """Create the search objects unless they exist, every session pending from its fork
     point.  Call inside a write transaction (it is what makes a race harmless)."""
     if not has_index(conn):
-        conn.execute(SEARCH_SCHEMA)
+        conn.execute(SEARCH_SCHEMA_SQL)
 
 
-_PENDING = """
+_PENDING_SQL = """
 SELECT p.session_id, max(p.indexed_seq, s.fork_seq), s.last_seq, s.ended_at_ms IS NOT NULL
   FROM event_search_pending AS p
   JOIN sessions AS s ON s.id = p.session_id
@@ -221,7 +221,7 @@ def change_mark(conn: apsw.Connection) -> tuple[int, int]:
 
 def has_pending(conn: apsw.Connection) -> bool:
     """Whether a catch-up has anything to do (a read; no write lock taken)."""
-    return bool(fetch_all(conn, _PENDING + " LIMIT 1"))
+    return bool(fetch_all(conn, _PENDING_SQL + " LIMIT 1"))
 
 
 def catch_up(conn: apsw.Connection, *, max_events: int | None = None) -> bool:
@@ -229,7 +229,7 @@ def catch_up(conn: apsw.Connection, *, max_events: int | None = None) -> bool:
     whether more remain.  Call inside a write transaction.
     """
     pending = fetch_all(
-        conn, _PENDING + " ORDER BY p.session_id LIMIT ?", (_CATCH_UP_SESSIONS + 1,)
+        conn, _PENDING_SQL + " ORDER BY p.session_id LIMIT ?", (_CATCH_UP_SESSIONS + 1,)
     )
     budget = CATCH_UP_EVENTS if max_events is None else max_events
     ranges: list[tuple[int, int, int]] = []
@@ -293,7 +293,7 @@ def forget_session(conn: apsw.Connection, session_id: int) -> None:
     conn.execute("DELETE FROM event_search_pending WHERE session_id = ?", (session_id,))
 
 
-_HITS = """
+_HITS_SQL = """
 SELECT s.ulid, e.seq, e.at_ms, e.kind, h.snippet
   FROM (SELECT rowid AS search_id, snippet(event_search, 0, ?, ?, '…', ?) AS snippet
           FROM event_search
@@ -308,16 +308,16 @@ SELECT s.ulid, e.seq, e.at_ms, e.kind, h.snippet
 
 # The search ids of a timeline's indexed events lie in this range; handing it to FTS5
 # as a rowid constraint skips the matches of every session indexed outside it.
-_TIMELINE_BOUNDS = (
-    TIMELINE_CHAIN
+_TIMELINE_BOUNDS_SQL = (
+    TIMELINE_CHAIN_SQL
     + """
 SELECT min(r.search_id), max(r.search_id)
   FROM chain AS c
   JOIN event_search_rows AS r ON r.session_id = c.id AND r.seq > c.lo AND r.seq <= c.hi
 """
 )
-_TIMELINE_HITS = (
-    TIMELINE_CHAIN
+_TIMELINE_HITS_SQL = (
+    TIMELINE_CHAIN_SQL
     + """
 SELECT s.ulid, e.seq, e.at_ms, e.kind, snippet(event_search, 0, ?, ?, '…', ?)
   FROM event_search
@@ -362,14 +362,14 @@ def search(
     """
     params: list[Any]
     if session_id is None:
-        sql, blob_sql = _HITS, _as_blobs(_HITS, "h.snippet")
+        sql, blob_sql = _HITS_SQL, _as_blobs(_HITS_SQL, "h.snippet")
         params = [marks[0], marks[1], _SNIPPET_TOKENS, match, limit]
     else:
-        low, high = fetch_all(conn, _TIMELINE_BOUNDS, (session_id,))[0]
+        low, high = fetch_all(conn, _TIMELINE_BOUNDS_SQL, (session_id,))[0]
         if low is None:
             low = high = 0  # nothing indexed: still run the query, to check its syntax
         snippet = "snippet(event_search, 0, ?, ?, '…', ?)"
-        sql, blob_sql = _TIMELINE_HITS, _as_blobs(_TIMELINE_HITS, snippet)
+        sql, blob_sql = _TIMELINE_HITS_SQL, _as_blobs(_TIMELINE_HITS_SQL, snippet)
         params = [session_id, marks[0], marks[1], _SNIPPET_TOKENS, match, low, high, limit]
     try:
         rows = fetch_all(conn, sql, params, blob_sql=blob_sql)

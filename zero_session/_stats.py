@@ -11,7 +11,7 @@ import os
 import apsw
 import attrs
 
-from ._events import TIMELINE_CHAIN
+from ._events import TIMELINE_CHAIN_SQL
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 
@@ -86,8 +86,8 @@ def store_stats(conn: apsw.Connection, path: str, *, top: int) -> StoreStats:
     )
 
 
-_TIMELINE_KINDS = (
-    TIMELINE_CHAIN
+_TIMELINE_KINDS_SQL = (
+    TIMELINE_CHAIN_SQL
     + """
 SELECT e.kind, count(*) AS n
   FROM chain AS c
@@ -100,5 +100,7 @@ SELECT e.kind, count(*) AS n
 
 def kind_counts(conn: apsw.Connection, session_id: int) -> dict[str, int]:
     """Events per kind over a session's whole timeline (inherited events included)."""
-    rows = fetch_all(conn, _TIMELINE_KINDS, (session_id,), blob_sql=_blob_safe(_TIMELINE_KINDS))
+    rows = fetch_all(
+        conn, _TIMELINE_KINDS_SQL, (session_id,), blob_sql=_blob_safe(_TIMELINE_KINDS_SQL)
+    )
     return {str(kind): n for kind, n in rows}

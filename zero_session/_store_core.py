@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 import apsw
 
 from . import _schema
+from ._busy import wait_when_busy
 from ._files import create_private_file, immutable_uri, not_utf8
 from ._group_commit import GroupCommit
 from ._sql import fetch_all
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
     "DEFAULT_MAX_EVENT_BYTES",
-    "NOT_ARCHIVED",
+    "NOT_ARCHIVED_SQL",
     "REPLAY_PAGE",
     "Clock",
     "EventItem",
@@ -63,7 +64,7 @@ SessionRef = str | Session
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 REPLAY_PAGE = 2_000
-NOT_ARCHIVED = "s.archived_at_ms IS NULL"
+NOT_ARCHIVED_SQL = "s.archived_at_ms IS NULL"
 
 
 def _system_clock() -> int:
@@ -73,7 +74,8 @@ def _system_clock() -> int:
 def default_path() -> Path:
     """``$ZERO_SESSION_DB``, else ``$XDG_STATE_HOME/zero-session/sessions.db``.
 
-    ``XDG_STATE_HOME`` defaults to ``~/.local/state``.
+    ``XDG_STATE_HOME`` defaults to ``~/.local/state``; a relative one is ignored, as the
+    XDG Base Directory specification says.
     """
     from pathlib import Path
 
@@ -85,7 +87,9 @@ def _default_path() -> str:
     configured = os.environ.get("ZERO_SESSION_DB")
     if configured:
         return os.path.expanduser(configured)
-    state_home = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    state_home = os.environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(state_home):  # unset, empty or relative: the spec's default
+        state_home = os.path.expanduser("~/.local/state")
     return os.path.join(state_home, "zero-session", "sessions.db")
 
 
@@ -283,7 +287,7 @@ class StoreCore:
                 if vfs
                 else apsw.Connection(name, flags=flags)
             )
-            conn.setbusytimeout(busy_timeout_ms)
+            wait_when_busy(conn, busy_timeout_ms)
             configured = not _schema.is_current(conn)
             if configured:
                 # New, older or foreign file: check it, configure and migrate now.

@@ -18,12 +18,12 @@ from .models import EventKind, Status
 __all__ = ["Summary", "summarise"]
 
 TOP_COMMANDS = 10
-_WHITESPACE = "' ' || char(9) || char(10) || char(13)"
+_WHITESPACE_SQL = "' ' || char(9) || char(10) || char(13)"
 # The command name: the text up to its first whitespace (tabs and newlines count).
-_NAME = "CASE WHEN instr(w, ' ') > 0 THEN substr(w, 1, instr(w, ' ') - 1) ELSE w END"
-_TOP_COMMANDS = f"""
-SELECT {_NAME} AS name, count(*) AS n
-  FROM (SELECT replace(replace(replace(ltrim(substr(text, 1, 512), {_WHITESPACE}),
+_NAME_SQL = "CASE WHEN instr(w, ' ') > 0 THEN substr(w, 1, instr(w, ' ') - 1) ELSE w END"
+_TOP_COMMANDS_SQL = f"""
+SELECT {_NAME_SQL} AS name, count(*) AS n
+  FROM (SELECT replace(replace(replace(ltrim(substr(text, 1, 512), {_WHITESPACE_SQL}),
                 char(9), ' '), char(10), ' '), char(13), ' ') AS w
           FROM events WHERE session_id = ? AND kind = ?)
  WHERE w != ''
@@ -32,8 +32,10 @@ SELECT {_NAME} AS name, count(*) AS n
  LIMIT ?
 """
 # The same, for text typed into the sqlite3 shell as invalid UTF-8 (read with U+FFFD).
-_TOP_COMMANDS_BLOB = _TOP_COMMANDS.replace(f"SELECT {_NAME} AS", f"SELECT CAST({_NAME} AS BLOB) AS")
-_COUNTS = "SELECT kind, count(*) FROM events WHERE session_id = ? GROUP BY kind ORDER BY kind"
+_TOP_COMMANDS_BLOB_SQL = _TOP_COMMANDS_SQL.replace(
+    f"SELECT {_NAME_SQL} AS", f"SELECT CAST({_NAME_SQL} AS BLOB) AS"
+)
+_COUNTS_SQL = "SELECT kind, count(*) FROM events WHERE session_id = ? GROUP BY kind ORDER BY kind"
 
 
 @attrs.frozen(slots=True)
@@ -65,9 +67,9 @@ def summarise(conn: apsw.Connection, ulid: str, now_ms: int) -> Summary:
     counts: dict[str, int] = dict(
         fetch_all(
             conn,
-            _COUNTS,
+            _COUNTS_SQL,
             (session_id,),
-            blob_sql=_COUNTS.replace("SELECT kind", "SELECT CAST(kind AS BLOB)", 1),
+            blob_sql=_COUNTS_SQL.replace("SELECT kind", "SELECT CAST(kind AS BLOB)", 1),
         )
     )
     first = fetch_all(
@@ -80,9 +82,9 @@ def summarise(conn: apsw.Connection, ulid: str, now_ms: int) -> Summary:
     )
     top = fetch_all(
         conn,
-        _TOP_COMMANDS,
+        _TOP_COMMANDS_SQL,
         (session_id, EventKind.COMMAND.value, TOP_COMMANDS),
-        blob_sql=_TOP_COMMANDS_BLOB,
+        blob_sql=_TOP_COMMANDS_BLOB_SQL,
     )
     first_at = first[0][0] if first else None
     last_at = last[0][0] if last else None

@@ -398,6 +398,8 @@ class _Importer:
         key = _milestones.check_key(_require(record, "key", str, where), allow_reserved=True)
         value = _require(record, "value", str, where)
         at_ms = _require(record, "at_ms", int, where)
+        if key.startswith(_milestones.INTERNAL_PREFIX):
+            return  # the file's own identity and sync cursors, never another file's
         if key.startswith(LABEL_PREFIX):
             _milestones.check_label(key[len(LABEL_PREFIX) :])
             self.labels.append((key, value))

@@ -12,24 +12,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from itertools import chain
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from .errors import StorageError
 
 __all__ = ["SESSION_INT_COLUMNS", "check_event_rows", "check_session_row", "wrong_type"]
 
-# Positions in SELECT_SESSION's rows (see _sessions._COLUMNS), and whether NULL is allowed.
-SESSION_INT_COLUMNS: tuple[tuple[int, str, bool], ...] = (
-    (3, "fork_seq", False),
-    (4, "started_at_ms", False),
-    (5, "ended_at_ms", True),
-    (6, "last_seq", False),
-    (7, "last_event_at_ms", True),
-    (13, "writer_pid", True),
-    (15, "archived_at_ms", True),
-    (16, "expires_at_ms", True),
+# The integer columns of a session row (_sessions.SessionRow), and whether NULL is allowed.
+SESSION_INT_COLUMNS: tuple[tuple[str, bool], ...] = (
+    ("fork_seq", False),
+    ("started_at_ms", False),
+    ("ended_at_ms", True),
+    ("last_seq", False),
+    ("last_event_at_ms", True),
+    ("writer_pid", True),
+    ("archived_at_ms", True),
+    ("expires_at_ms", True),
 )
+_REQUIRED = attrgetter(*(name for name, nullable in SESSION_INT_COLUMNS if not nullable))
+_NULLABLE = attrgetter(*(name for name, nullable in SESSION_INT_COLUMNS if nullable))
+_INT = frozenset({int})
+_INT_OR_NONE = frozenset({int, type(None)})
 
 _SEQ_AND_TIME = itemgetter(0, 1)
 
@@ -43,18 +47,21 @@ def wrong_type(ulid: object, table: str, column: str, value: object) -> StorageE
     )
 
 
-def check_session_row(row: Sequence[Any]) -> None:
-    """Raise StorageError unless every integer column of a session row is an int."""
-    for index, column, nullable in SESSION_INT_COLUMNS:
-        value = row[index]
+def check_session_row(row: Any) -> None:
+    """Raise StorageError unless every integer column of a session row (a SessionRow) is
+    an int: two passes in C, then a search only when one fails."""
+    if set(map(type, _REQUIRED(row))) <= _INT and set(map(type, _NULLABLE(row))) <= _INT_OR_NONE:
+        return
+    for column, nullable in SESSION_INT_COLUMNS:
+        value = getattr(row, column)
         if type(value) is not int and not (nullable and value is None):
-            raise wrong_type(row[1], "sessions", column, value)
+            raise wrong_type(row.ulid, "sessions", column, value)
 
 
 def check_event_rows(ulid: str, rows: Sequence[Sequence[Any]]) -> None:
     """Raise StorageError unless ``seq`` and ``at_ms`` (the first two columns of every
     row) are ints: one pass in C over the page, then a search only when it fails."""
-    if set(map(type, chain.from_iterable(map(_SEQ_AND_TIME, rows)))) <= {int}:
+    if set(map(type, chain.from_iterable(map(_SEQ_AND_TIME, rows)))) <= _INT:
         return
     for row in rows:
         for column, value in zip(("seq", "at_ms"), row[:2], strict=True):

@@ -123,6 +123,11 @@ class AsyncStore:
     stats = _coroutine(Store.stats)
     kind_counts = _coroutine(Store.kind_counts)
     backup = _coroutine(Store.backup)
+    timeline = _coroutine(Store.timeline)
+    timeline_end = _coroutine(Store.timeline_end)
+    search_timeline = _coroutine(Store.search_timeline)
+    forks = _coroutine(Store.forks)
+    session_tree = _coroutine(Store.session_tree)
 
     async def replay(self, session: SessionRef, *, after_seq: int = 0) -> AsyncIterator[Event]:
         """The whole timeline, oldest first, read a page at a time on the worker thread.

@@ -23,13 +23,20 @@ The SDK's ``session_id`` maps to a zero_session session through the milestone
 ``agents.session.<session_id>`` → ulid, created on first use (``set_milestone_once``, so
 two processes racing to create it agree on one session).
 
+``SQLiteSession`` is a drop-in for the SDK's class of that name: its constructor
+(``session_id, db_path, …``), sessions on one file sharing one ``Store``, a plain
+``close()`` after which every call raises (SessionClosed, a ``RuntimeError``), and
+``session_settings`` always a ``SessionSettings``.  Older SDKs (from 0.2) lack some of
+what that needs; ``_agents_compat`` feature-detects it.
+
 Items are stored as the SDK's ``SQLiteSession`` stores them, decided.  It keeps
 ``json.dumps(item)`` and gives back ``json.loads`` of it, so a tuple in an item comes back
 as a list and an int key as a str key; the adapter, a drop-in for it, does the same
 (compact JSON, ``_events.encode_as_json_dumps``) instead of holding items to the store's
 stricter rule for ``append`` (data must come back unchanged), which would refuse items
-the SDK accepts and cost a walk of every item.  Still refused, as ``InvalidInput``
-naming the item's index, with nothing written: NaN and infinities (``json.dumps`` would
+the SDK accepts and cost a walk of every item.  Still refused, as ``UnstorableItem``
+(an ``InvalidInput`` and a ``TypeError``, which the SDK raises for what ``json.dumps``
+refuses) naming the item's index, with nothing written: NaN and infinities (``json.dumps`` would
 write them, but they are not JSON and would make the file's JSON invalid), values JSON
 cannot hold, cycles, nesting deeper than the store's limit, text that is not Unicode,
 and items over the store's size cap.
@@ -38,132 +45,50 @@ and items over the store's size cap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
 from collections.abc import Callable
-from itertools import repeat
 from typing import Any, TypeVar
 
 from agents.items import TResponseInputItem
-from agents.memory import SessionSettings
 
-from .._events import (
-    check_kind,
-    check_size,
-    encode_as_json_dumps,
-    encode_each_as_json_dumps,
+from .._events import encode_as_json_dumps
+from ..errors import (
+    ForeignSession,
+    InvalidInput,
+    SeqConflict,
+    SessionEnded,
+    StoreClosed,
+    ZeroSessionError,
 )
-from ..errors import InvalidInput, SeqConflict, SessionEnded
 from ..store import Store
+from . import _shared_stores
+from ._agents_compat import SessionSettings, effective_limit, normalise_settings
+from ._agents_items import (
+    CLEAR,
+    ITEM,
+    POP,
+    Row,
+    UnstorableItem,
+    first_not_unicode,
+    item_rows,
+)
 
-__all__ = ["ZeroAgentsSession"]
+__all__ = [
+    "CLEAR",
+    "ITEM",
+    "POP",
+    "SQLiteSession",
+    "SessionClosed",
+    "SessionSettings",
+    "UnstorableItem",
+    "ZeroAgentsSession",
+]
 
-ITEM = "agents.item"
-POP = "agents.pop"
-CLEAR = "agents.clear"
 MILESTONE_PREFIX = "agents.session."
-SUMMARY_CHARS = 200
-for _kind in (ITEM, POP, CLEAR):
-    check_kind(_kind)  # valid kinds, so rows need not check them again
 
-Row = tuple[str, str, "str | None"]
 T = TypeVar("T")
-
-
-def _summary(item: Any) -> str:
-    """A readable one-line ``text`` for the event (the item itself is in ``data``)."""
-    if type(item) is dict:
-        content = item.get("content")
-        role = item.get("role")
-        if (
-            type(content) is str
-            and type(role) is str
-            and len(role) + len(content) + 2 <= SUMMARY_CHARS
-        ):
-            text = f"{role}: {content}"
-            # The usual message is already one clean line: skip the normalisation.  A
-            # str that is printable has no whitespace but " " (str.isprintable).
-            if text.isprintable() and "  " not in text and text[0] != " " and text[-1] != " ":
-                return text
-    return _general_summary(item)
-
-
-def _general_summary(item: Any) -> str:
-    if isinstance(item, dict):
-        content = item.get("content")
-        role = item.get("role")
-        if isinstance(content, list):  # content parts: keep their text
-            content = " ".join(
-                str(part.get("text", "")) for part in content if isinstance(part, dict)
-            )
-        if role is not None and isinstance(content, str):
-            text = f"{role}: {content}"
-        else:
-            text = str(item.get("type") or role or "item")
-    else:
-        text = "item"
-    return _one_line(text)
-
-
-def _one_line(text: str) -> str:
-    """``text`` with every run of whitespace made one space, trimmed, and cut to
-    :data:`SUMMARY_CHARS` with an ellipsis.
-
-    Reads only the head of a long text (a long message would otherwise be split and
-    joined whole to keep 200 characters of it): the head's line is a prefix of the whole
-    text's line, so once it is longer than the cut it gives the same summary.  A head
-    that is mostly whitespace falls back to the whole text.  The usual long message is
-    one clean line up to the cut and is cut without splitting at all.
-    """
-    head = text[: SUMMARY_CHARS + 1]
-    if (
-        len(head) > SUMMARY_CHARS
-        and head[0] != " "
-        and head[-1] != " "
-        and head.isprintable()
-        and "  " not in head
-    ):
-        # Its only whitespace is single spaces and the character after the cut is not
-        # one: the whole text's line starts with this head.
-        return head[: SUMMARY_CHARS - 1] + "…"
-    head = text[: 4 * SUMMARY_CHARS]
-    line = " ".join(head.split())
-    if len(line) <= SUMMARY_CHARS and len(head) < len(text):
-        line = " ".join(text.split())
-    return line if len(line) <= SUMMARY_CHARS else line[: SUMMARY_CHARS - 1] + "…"
-
-
-def _item_rows(items: list[TResponseInputItem], max_event_bytes: int) -> list[Row]:
-    """One ``agents.item`` row per item: its summary, and the item stored as
-    ``json.dumps`` would store it (see the module docstring).  Raises InvalidInput
-    naming the item.
-
-    Loops in C where it can (encoding, the size check's bound, the rows): this is most
-    of the Python work of ``add_items``.
-    """
-    datas = encode_each_as_json_dumps(items)
-    texts = list(map(_summary, items))
-    if (max(map(len, texts)) + max(map(len, datas))) * 4 > max_event_bytes:
-        for index, (text, data_json) in enumerate(zip(texts, datas, strict=True)):
-            try:
-                check_size(text, data_json, max_event_bytes)
-            except InvalidInput as exc:
-                raise InvalidInput(f"item {index}: {exc}") from exc
-    return list(zip(repeat(ITEM, len(texts)), texts, datas, strict=True))
-
-
-def _first_not_unicode(rows: list[Row]) -> int | None:
-    """The index of the first row SQLite cannot take as UTF-8 (a lone surrogate), if any.
-
-    Looked for only after the store refused a batch, so that the error names the item
-    without every item paying for an extra encoding."""
-    for index, (_, text, data_json) in enumerate(rows):
-        try:
-            text.encode()
-            if data_json is not None:
-                data_json.encode()
-        except UnicodeEncodeError:
-            return index
-    return None
 
 
 def _in_thread(work: Callable[..., T], *args: Any) -> asyncio.Future[T]:
@@ -173,14 +98,38 @@ def _in_thread(work: Callable[..., T], *args: Any) -> asyncio.Future[T]:
     return asyncio.get_running_loop().run_in_executor(None, work, *args)
 
 
+async def _outcome(work: Callable[..., T], *args: Any) -> T:
+    """``work(*args)`` in the executor, awaited to its outcome even when the caller is
+    cancelled meanwhile: a write that started is waited for (committed or not) before
+    the cancellation propagates, so a cancelled ``add_items`` never leaves the caller
+    unsure whether the items were written and retrying them twice.  As the SDK's own
+    sessions do for their writes."""
+    pending = _in_thread(work, *args)
+    try:
+        return await asyncio.shield(pending)
+    except asyncio.CancelledError:
+        while not pending.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({pending})
+        raise
+
+
+class SessionClosed(ZeroSessionError, RuntimeError):
+    """The Agents session was closed (``close()``); every later call raises this.
+
+    A ``RuntimeError``, as the SDK's ``SQLiteSession`` raises after ``close()``."""
+
+
 class ZeroAgentsSession:
     """The Agents SDK's ``Session`` protocol over a zero_session :class:`Store`.
 
-    ``session_id`` names the conversation; ``session_settings`` (the SDK's
-    ``SessionSettings``) may set a default ``limit`` for ``get_items``.  Blocking store
-    work runs in the event loop's default executor.  Store errors (``ZeroSessionError``) propagate;
-    ``add_items`` raises InvalidInput naming the item it refuses (see the module
-    docstring), having written none of them.
+    ``session_id`` names the conversation.  ``session_settings`` (the SDK's
+    ``SessionSettings`` or a dict of its fields, normalised as the SDK does; unknown
+    keys raise TypeError) may set a default ``limit`` for ``get_items``; it defaults to
+    ``SessionSettings()``.  Blocking store work runs in the event loop's default
+    executor.  Store errors (``ZeroSessionError``) propagate; ``add_items`` raises
+    UnstorableItem naming the item it refuses, having written none of them; after
+    ``close()`` every call raises SessionClosed.
     """
 
     def __init__(
@@ -188,16 +137,18 @@ class ZeroAgentsSession:
         session_id: str,
         store: Store,
         *,
-        session_settings: SessionSettings | None = None,
+        session_settings: SessionSettings | dict[str, Any] | None = None,
         cli_version: str | None = None,
     ) -> None:
         if not isinstance(session_id, str) or not session_id:
             raise TypeError("session_id must be a non-empty str")
         self.session_id = session_id
-        self.session_settings = session_settings
+        self.session_settings: SessionSettings | None = normalise_settings(session_settings)
         self._store = store
         self._cli_version = cli_version
+        self._milestone = MILESTONE_PREFIX + session_id
         self._lock = threading.Lock()
+        self._closed = False
         self._ulid: str | None = None
         self._items: dict[int, TResponseInputItem] = {}
         self._folded_upto = 0
@@ -210,68 +161,91 @@ class ZeroAgentsSession:
     # ------------------------------------------------------------ the protocol
 
     async def get_items(self, limit: int | None = None) -> list[TResponseInputItem]:
-        """The conversation's items, oldest first; the latest ``limit`` when given."""
-        if limit is None and self.session_settings is not None:
-            limit = self.session_settings.limit
+        """The conversation's items, oldest first; the latest ``limit`` when given (or
+        set in ``session_settings``).  As the SDK's ``SQLiteSession``: 0 gives none, a
+        negative limit all of them."""
+        self._check_open()
+        limit = effective_limit(limit, self.session_settings)
         items = await _in_thread(self._current_items)
-        if limit is not None:
-            return items[-limit:] if limit > 0 else []
-        return items
+        if limit is None or limit < 0:
+            return items
+        return items[-limit:] if limit > 0 else []
 
     async def add_items(self, items: list[TResponseInputItem]) -> None:
-        """Append the items, in one transaction."""
+        """Append the items, in one transaction.  Raises UnstorableItem, writing none."""
+        self._check_open()
         if items:
-            await _in_thread(self._add, list(items))
+            await _outcome(self._add, list(items))
 
     async def pop_item(self) -> TResponseInputItem | None:
         """Retract and return the newest item (None when there is none)."""
-        return await _in_thread(self._pop)
+        self._check_open()
+        return await _outcome(self._pop)
 
     async def clear_session(self) -> None:
         """Retract every item so far; the history stays in the log."""
-        await _in_thread(self._clear)
+        self._check_open()
+        await _outcome(self._clear)
+
+    def close(self) -> None:
+        """Record the end of the zero_session session (if this conversation has one; the
+        next writer resumes it) and refuse every later call with SessionClosed.
+
+        A plain method, as the SDK's ``SQLiteSession.close()``; calling it again does
+        nothing.  The store stays open: it belongs to the caller.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            ulid = self._ulid
+        if ulid is not None:
+            # A store the caller closed first has nothing left to record.
+            with contextlib.suppress(StoreClosed):
+                self._store.end(ulid)
 
     # ------------------------------------------------------------------ extras
 
     async def ulid(self) -> str:
         """The zero_session session holding this conversation (created on first use)."""
+        self._check_open()
         return await _in_thread(self._session_ulid)
 
     async def fork(self, session_id: str) -> ZeroAgentsSession:
-        """A new conversation ``session_id`` that starts with this one's items (O(1))."""
-
-        def make() -> ZeroAgentsSession:
-            child = self._store.fork(self._session_ulid())
-            self._store.set_milestone(MILESTONE_PREFIX + session_id, child.ulid)
-            return ZeroAgentsSession(
-                session_id,
-                self._store,
-                session_settings=self.session_settings,
-                cli_version=self._cli_version,
-            )
-
-        return await _in_thread(make)
-
-    async def close(self) -> None:
-        """Record the session's end (it is resumed by the next write)."""
-        await _in_thread(lambda: self._store.end(self._session_ulid()))
+        """A new conversation ``session_id`` on the same store that starts with this
+        one's items (O(1): no item is copied)."""
+        self._check_open()
+        await _outcome(self._fork_into, MILESTONE_PREFIX + session_id)
+        return ZeroAgentsSession(
+            session_id,
+            self._store,
+            session_settings=self.session_settings,
+            cli_version=self._cli_version,
+        )
 
     # ----------------------------------------------------------------- workers
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise SessionClosed(f"{type(self).__name__} is closed")
+
+    def _fork_into(self, milestone: str) -> None:
+        child = self._store.fork(self._session_ulid())
+        self._store.set_milestone(milestone, child.ulid)
 
     def _session_ulid(self) -> str:
         if self._ulid is not None:
             return self._ulid
-        key = MILESTONE_PREFIX + self.session_id
-        found = self._store.get_milestone(key)
+        found = self._store.get_milestone(self._milestone)
         if found is None:
             session = self._store.start(
                 cli_version=self._cli_version, meta={"agents_session_id": self.session_id}
             )
-            if self._store.set_milestone_once(key, session.ulid):
+            if self._store.set_milestone_once(self._milestone, session.ulid):
                 found = session.ulid
             else:  # another process created it first: use theirs
                 self._store.end(session)
-                found = self._store.get_milestone(key)
+                found = self._store.get_milestone(self._milestone)
                 assert found is not None
         self._ulid = found
         return found
@@ -302,28 +276,44 @@ class ZeroAgentsSession:
 
     def _current_items(self) -> list[TResponseInputItem]:
         with self._lock:
+            self._check_open()
             self._refresh()
             return list(self._items.values())
 
     def _append(self, ulid: str, rows: list[Row], *, expected_seq: int | None = None) -> None:
         # Checked and encoded by the caller, appended without building Event objects we
-        # would throw away.
+        # would throw away.  Written through the store's append path (seq reservation
+        # and all its checks), only without the Event objects.
         try:
             self._store._append_rows(ulid, rows, expected_seq=expected_seq)
         except SessionEnded:  # ended by close() or another process: reopen and write
             self._store.resume(ulid, force=True, tail=0)
             self._store._append_rows(ulid, rows, expected_seq=expected_seq)
+        except ForeignSession:
+            ulid = self._continue_in_local_fork(ulid)
+            self._store._append_rows(ulid, rows, expected_seq=expected_seq)
+
+    def _continue_in_local_fork(self, ulid: str) -> str:
+        """The conversation was pulled from another store, which alone appends to its
+        session: continue it in a local fork (all its items, nothing copied) and point
+        ``session_id`` at the fork from now on.  The fork starts at the pulled session's
+        last seq, so the fold's seqs stay valid."""
+        child = self._store.fork(ulid)
+        self._store.set_milestone(self._milestone, child.ulid)
+        self._ulid = child.ulid
+        return child.ulid
 
     def _add(self, items: list[TResponseInputItem]) -> None:
         with self._lock:
-            rows = _item_rows(items, self._store._max_event_bytes)
+            self._check_open()
+            rows = item_rows(items, self._store._max_event_bytes)
             try:
                 self._append(self._session_ulid(), rows)
             except InvalidInput as exc:
-                index = _first_not_unicode(rows)
+                index = first_not_unicode(rows)
                 if index is None:
                     raise
-                raise InvalidInput(f"item {index}: {exc}") from exc
+                raise UnstorableItem(f"item {index}: {exc}") from exc
 
     def _retract(self, make: Callable[[], Row | None]) -> None:
         """Append the retraction ``make()`` builds from the fold, exactly at the fold's end.
@@ -354,6 +344,7 @@ class ZeroAgentsSession:
             return (POP, f"retract item {seq}", encode_as_json_dumps({"seq": seq}))
 
         with self._lock:
+            self._check_open()
             self._retract(retraction)
         return popped[0] if popped else None
 
@@ -366,4 +357,49 @@ class ZeroAgentsSession:
             return (CLEAR, f"clear items through {through}", data)
 
         with self._lock:
+            self._check_open()
             self._retract(retraction)
+
+
+class SQLiteSession(ZeroAgentsSession):
+    """A drop-in for the SDK's ``agents.SQLiteSession``, stored in zero_session.
+
+    Change ``from agents import SQLiteSession`` to
+    ``from zero_session.adapters.openai_agents import SQLiteSession``: the constructor,
+    the protocol and ``close()`` are the SDK's, and the conversation lands in a
+    zero_session file, where it can be listed, labelled, forked, replayed and inspected
+    with the ``zero-session`` CLI and ``sqlite3``.
+
+    Sessions on one file share one :class:`Store` (closed with the last of them);
+    ``":memory:"`` (the default, as in the SDK) gives each session a private in-memory
+    store.  ``sessions_table`` and ``messages_table`` name the SDK's tables; our schema
+    has no per-session tables, so other names than the defaults keep this conversation
+    apart from the same ``session_id`` under the default names, as separate tables
+    would.  Raises what :meth:`Store.open` raises for a file that is not a store, and
+    TypeError for unknown settings.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        db_path: str | os.PathLike[str] = ":memory:",
+        sessions_table: str = "agent_sessions",
+        messages_table: str = "agent_messages",
+        session_settings: SessionSettings | dict[str, Any] | None = None,
+    ) -> None:
+        settings = normalise_settings(session_settings)  # TypeError before opening
+        store = _shared_stores.acquire(db_path)
+        super().__init__(session_id, store, session_settings=settings)
+        self.db_path = db_path
+        self.sessions_table = sessions_table
+        self.messages_table = messages_table
+        if (sessions_table, messages_table) != ("agent_sessions", "agent_messages"):
+            self._milestone = f"{MILESTONE_PREFIX}{sessions_table}/{messages_table}/{session_id}"
+
+    def close(self) -> None:
+        """End the session's record, give back the shared store (the last session on a
+        file closes it), and refuse every later call with SessionClosed."""
+        already = self._closed
+        super().close()
+        if not already:
+            _shared_stores.release(self._store)

@@ -12,23 +12,93 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 
 import click
 
 from ..errors import ZeroSessionError
 from ..store import DEFAULT_BUSY_TIMEOUT_MS
-from . import _cmd_events, _cmd_lifecycle, _cmd_search, _cmd_sessions, _cmd_store
-from ._cmd_demo import demo_command
-from ._cmd_shell import shell_command
 from ._state import State, UserError
 
 __all__ = ["cli", "run"]
 
 PROG = "zero-session"
 
+# Each command by name, as "module:attribute" under zero_session.cli, imported only when
+# that command runs (or help lists them all): a `zero-session list` then loads only the
+# session commands, not search, export/import, the lifecycle commands or the browser.
+LAZY_COMMANDS = {
+    "list": "_cmd_sessions:list_command",
+    "show": "_cmd_sessions:show_command",
+    "find": "_cmd_sessions:find_command",
+    "label": "_cmd_sessions:label_command",
+    "unlabel": "_cmd_sessions:unlabel_command",
+    "fork": "_cmd_sessions:fork_command",
+    "end": "_cmd_sessions:end_command",
+    "milestones": "_cmd_sessions:milestones_command",
+    "replay": "_cmd_events:replay_command",
+    "tail": "_cmd_events:tail_command",
+    "search": "_cmd_search:search_command",
+    "archive": "_cmd_lifecycle:archive_command",
+    "unarchive": "_cmd_lifecycle:unarchive_command",
+    "delete": "_cmd_lifecycle:delete_command",
+    "prune": "_cmd_lifecycle:prune_command",
+    "vacuum": "_cmd_lifecycle:vacuum_command",
+    "export": "_cmd_store:export_command",
+    "import": "_cmd_store:import_command",
+    "share": "_cmd_store:share_command",
+    "stats": "_cmd_store:stats_command",
+    "backup": "_cmd_store:backup_command",
+    "path": "_cmd_store:path_command",
+    "doctor": "_cmd_store:doctor_command",
+    "demo": "_cmd_demo:demo_command",
+    "shell": "_cmd_shell:shell_command",
+    "browse": "_cmd_browse:browse_command",
+    "sync": "_cmd_sync:sync_group",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+def _db_after_the_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        ctx.find_object(State).db = value  # type: ignore[union-attr]
+
+
+def _accept_db_after(command: click.Command) -> click.Command:
+    """``zero-session list --db x.db`` as well as ``zero-session --db x.db list``."""
+    if any("--db" in getattr(param, "opts", ()) for param in command.params):
+        return command  # it has its own
+    command.params.append(
+        click.Option(
+            ["--db"],
+            type=click.Path(dir_okay=False, path_type=Path),
+            expose_value=False,
+            callback=_db_after_the_command,
+            help="The database file (also accepted before the command).",
+        )
+    )
+    return command
+
+
+class _LazyGroup(click.Group):
+    """A command group that imports a command's module when the command is asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_COMMANDS:
+            module, attribute = LAZY_COMMANDS[cmd_name].split(":")
+            command = getattr(import_module(f"{__package__}.{module}"), attribute)
+            self.add_command(_accept_db_after(command), cmd_name)
+        return command
+
+
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -56,20 +126,13 @@ def cli(ctx: click.Context, db: Path | None, json_output: bool, busy_timeout_ms:
     ctx.obj = State(db=db, json_output=json_output, busy_timeout_ms=busy_timeout_ms)
 
 
-for _command in (
-    *_cmd_sessions.COMMANDS,
-    *_cmd_events.COMMANDS,
-    *_cmd_search.COMMANDS,
-    *_cmd_lifecycle.COMMANDS,
-    *_cmd_store.COMMANDS,
-    demo_command,
-    shell_command,
-):
-    cli.add_command(_command)
-
-
 def _fail(message: str) -> int:
-    sys.stderr.write(f"{PROG}: {' '.join(message.split())}\n")
+    line = " ".join(message.split())
+    if sys.stderr.isatty():  # the message may quote what was typed or stored
+        from .._visible import visible
+
+        line = visible(line)
+    sys.stderr.write(f"{PROG}: {line}\n")
     return 1
 
 
@@ -82,7 +145,11 @@ def _quiet_stdout() -> None:
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); the exit status."""
     try:
-        result = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+        # make_context + invoke rather than cli.main: main turns a closed pipe into
+        # exit 1, where `zero-session replay X | head -1` is a success.
+        args = list(argv) if argv is not None else sys.argv[1:]
+        with cli.make_context(PROG, args) as ctx:
+            result = cli.invoke(ctx)
         sys.stdout.flush()
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -75,7 +75,7 @@ def print_events(out: Output, events: Iterable[Event], *, stream: bool) -> None:
 
 def _print_events(out: Output, events: Iterable[Event], *, stream: bool) -> None:
     if out.json and not stream:
-        out.document([event_doc(e) for e in events])
+        out.document_lines(map(event_doc, events))
         return
     previous: str | None = None
     for event in events:

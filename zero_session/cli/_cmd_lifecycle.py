@@ -76,22 +76,23 @@ def _ask(out: Output, sessions: Sequence[Session], question: str) -> None:
         )
     if len(sessions) > _PREVIEW:
         out.note(f"  … and {len(sessions) - _PREVIEW:,} more")
-    if not click.confirm(question, default=False, err=True):
+    try:
+        agreed = click.confirm(question, default=False, err=True)
+    except click.exceptions.Abort:  # Ctrl-D (or Ctrl-C) at the question: a "no"
+        click.echo(err=True)
+        agreed = False
+    if not agreed:
         raise UserError("nothing was removed")
 
 
 def _subtree(store: Store, root: Session) -> list[Session]:
     """``root`` and every fork below it, forks before their parents (as delete goes).
 
-    Reads the listing of every session once: the store offers no "forks of" query.
+    One indexed forks-of lookup (``Store.forks``) per session of the subtree.
     """
-    children: dict[str, list[Session]] = {}
-    for session in store.list_sessions(None, include_archived=True):
-        if session.parent_ulid is not None:
-            children.setdefault(session.parent_ulid, []).append(session)
     tree = [root]
     for session in tree:  # grows while it is read: breadth first
-        tree.extend(children.get(session.ulid, ()))
+        tree.extend(store.forks(session))
     return tree[::-1]
 
 
@@ -259,13 +260,14 @@ def prune_command(
     ask = not dry_run and _must_ask(yes, "prune")
     with state.open(write=not dry_run) as store:
 
-        def prune(*, plan_only: bool) -> PruneReport:
+        def prune(*, plan_only: bool, only: Sequence[str] | None = None) -> PruneReport:
             return store.prune(
                 older_than=older_than,
                 expired=expired,
                 keep_labeled=not include_labeled,
                 keep_archived=not include_archived,
                 dry_run=plan_only,
+                only=only,
             )
 
         report = prune(plan_only=True)
@@ -275,7 +277,9 @@ def prune_command(
                 doomed = [known[u] for u in report.sessions if u in known]
                 events = _count(report.n_events, "event")
                 _ask(state.out, doomed, f"Delete {_count(len(doomed), 'session')} and {events}?")
-            report = prune(plan_only=False)
+            # Exactly what was shown (and agreed to), never a session that became
+            # eligible since; any of them that no longer qualifies stays.
+            report = prune(plan_only=False, only=report.sessions)
     _print_removal(state.out, report, known, verb="would prune" if dry_run else "pruned")
 
 

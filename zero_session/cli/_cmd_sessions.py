@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from .._documents import milestone_doc, session_doc
-from ..errors import SessionNotFound
+from ..errors import LabelTaken, SessionNotFound
 from ..models import Session, Status
 from ..store import Store
 from ._output import Cell, Column, Output, compact_json, local_time
@@ -48,10 +48,26 @@ def session_row(session: Session) -> list[Cell]:
     ]
 
 
+ORIGIN_COLUMN = Column("ORIGIN", max_width=40)
+
+
+def origin_cell(session: Session) -> str:
+    """Where a pulled session belongs (its origin store and that store's labels), or
+    ``-`` for this store's own."""
+    if session.origin is None:
+        return "-"
+    labels = f" ({', '.join(session.origin_labels)})" if session.origin_labels else ""
+    return f"{session.origin}{labels}"
+
+
 def print_sessions(out: Output, sessions: list[Session]) -> None:
-    """A listing of sessions as a table or a JSON array."""
+    """A listing of sessions as a table or a JSON array; an ORIGIN column when any of
+    them was pulled from another store."""
     if out.json:
         out.document([session_doc(s) for s in sessions])
+    elif any(s.origin is not None for s in sessions):
+        rows = [[*session_row(s), origin_cell(s)] for s in sessions]
+        out.table((*SESSION_COLUMNS, ORIGIN_COLUMN), rows)
     elif sessions:
         out.table(SESSION_COLUMNS, [session_row(s) for s in sessions])
     else:
@@ -187,6 +203,7 @@ def show_command(state: State, needle: str) -> None:
         ("ulid", session.ulid),
         ("status", (str(session.status), str(session.status))),
         ("labels", ", ".join(session.labels) or "-"),
+        *([("origin", f"store {origin_cell(session)}")] if session.origin else []),
         ("started", local_time(session.started_at_ms)),
         ("ended", local_time(session.ended_at_ms)),
         ("last event", local_time(session.last_event_at_ms)),
@@ -227,13 +244,20 @@ def find_command(state: State, needle: str) -> None:
 @click.command("label")
 @click.argument("needle")
 @click.argument("name")
+@click.option("--move", is_flag=True, help="Move NAME here if another session has it.")
 @json_option
 @click.pass_obj
-def label_command(state: State, needle: str, name: str) -> None:
-    """Give the session NEEDLE the label NAME (moving it from another session)."""
+def label_command(state: State, needle: str, name: str, move: bool) -> None:
+    """Give the session NEEDLE the label NAME (refused if another session has it,
+    unless --move)."""
     with state.open(write=True) as store:
         session = store.find(needle)
-        store.label(session, name)
+        try:
+            store.label(session, name, move=move)
+        except LabelTaken as exc:
+            raise UserError(
+                f"label {name!r} already names session {exc.ulid}; use --move to move it"
+            ) from exc
     if state.out.json:
         state.out.document({"label": name, "ulid": session.ulid})
     else:
@@ -266,7 +290,15 @@ def fork_command(state: State, needle: str, at_seq: int | None) -> None:
     """Start a child of NEEDLE that keeps its first SEQ events (nothing is copied)."""
     with state.open(write=True) as store:
         parent = store.find(needle)
+        if at_seq is not None and at_seq > parent.last_seq:
+            raise UserError(
+                f"--at {at_seq} is past the end of session {parent.ulid} "
+                f"(its last seq is {parent.last_seq:,})"
+            )
         child = store.fork(parent, at_seq=at_seq)
+        # The CLI never writes into the fork: end it, so that it reads as "ended" rather
+        # than "interrupted" once this process is gone.  A program resumes it to write.
+        child = store.end(child)
     if state.out.json:
         state.out.document(session_doc(child))
     else:

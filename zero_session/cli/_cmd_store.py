@@ -13,6 +13,7 @@ import click
 
 from .._documents import share_doc, times
 from .._transfer import TransferCounts
+from .._words import count
 from ._output import Column, local_time, size_text
 from ._state import State, UserError, json_option
 
@@ -24,8 +25,13 @@ def _counts(counts: TransferCounts) -> dict[str, int]:
 
 
 def _describe(counts: TransferCounts) -> str:
-    return (
-        f"{counts.sessions:,} sessions, {counts.events:,} events, {counts.milestones:,} milestones"
+    return ", ".join(
+        count(n, noun)
+        for n, noun in (
+            (counts.sessions, "session"),
+            (counts.events, "event"),
+            (counts.milestones, "milestone"),
+        )
     )
 
 
@@ -223,8 +229,7 @@ def doctor_command(state: State) -> None:
         for problem in report.problems:
             out.line(str(problem), "problem")
     if not report.ok:
-        count = len(report.problems)
-        raise UserError(f"{count} problem{'' if count == 1 else 's'} found in {state.path}")
+        raise UserError(f"{count(len(report.problems), 'problem')} found in {state.path}")
 
 
 COMMANDS = (

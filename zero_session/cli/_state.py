@@ -4,7 +4,8 @@ Commands that only read open the store with ``readonly=True``: they never create
 file (a mistyped ``--db`` is reported, not created), never take the write lock, and work
 on a file the user may not write.  A file from an older zero_session is upgraded once
 by a normal open first, because a read-only connection cannot migrate it.  Commands
-that write open it normally; only ``import`` and ``demo`` may create a new store.
+that write open it normally; only ``import``, ``demo`` and ``sync pull`` may create a
+new store.
 """
 
 from __future__ import annotations

@@ -13,18 +13,23 @@ failed), ``json`` (a JSON document, from ``/share``).  Times are shown in UTC, l
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
+import os
 import shlex
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import attrs
 
 from .._documents import share_doc
+from .._words import count
 from ..errors import (
     AmbiguousSession,
     InvalidInput,
+    LabelTaken,
     SessionBusy,
     SessionEnded,
     SessionNotFound,
@@ -32,6 +37,9 @@ from ..errors import (
 )
 from ..models import Event, Session
 from .recorder import Recorder
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 __all__ = [
     "LineKind",
@@ -44,6 +52,12 @@ __all__ = [
 
 REPLAY_LIMIT = 1_000
 """``/replay`` shows at most this many events (the newest), and says how many it left out."""
+
+SHARE_EVENT_CAP = 200
+"""``/share`` shows the last this many events; ``/share ... --file PATH`` writes them all."""
+
+COMMAND_FLUSH_TIMEOUT_S = 1.0
+"""How long a command waits for the recorder's queue to be written before it reads."""
 
 
 class LineKind(enum.StrEnum):
@@ -93,6 +107,23 @@ def event_line(event: Event) -> str:
     return f"{event.seq:>5}  {_utc(event.at_ms)}  {event.kind:<11}  {event.text}"
 
 
+def _write_share_file(store: Store, session: Session, path: str) -> int:
+    """Write the whole share document to ``path`` (replacing it only once complete);
+    the number of events written.  Raises OSError."""
+    document = share_doc(store, session)
+    target = os.path.abspath(os.path.expanduser(path))
+    partial = f"{target}.partial-{os.getpid()}"
+    try:
+        with open(partial, "w", encoding="utf-8") as file:
+            json.dump(document, file, ensure_ascii=False, indent=2)
+            file.write("\n")
+        os.replace(partial, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(partial)
+    return len(document["events"])
+
+
 _Handler = Callable[["SessionCommands", list[str]], list[OutputLine]]
 
 _HELP = (
@@ -100,9 +131,9 @@ _HELP = (
     ("/resume <ulid|prefix|label>", "continue an earlier session; writes go there"),
     ("/replay [<ulid|prefix|label>]", "show a session's timeline (default: this one)"),
     ("/fork", "branch this session; writes go to the new child"),
-    ("/save <label>", "name this session so /resume <label> finds it"),
-    ("/label [<label> [<session>]]", "list labels, or label a session (default: this one)"),
-    ("/share [<ulid|prefix|label>]", "the session and its timeline as JSON"),
+    ("/save <label> [--move]", "name this session so /resume <label> finds it"),
+    ("/label [<label> [<session>]] [--move]", "list labels, or label a session"),
+    ("/share [<ulid|prefix|label>] [--file <path>]", "the session as JSON (all of it: --file)"),
     ("/help", "this list"),
 )
 
@@ -113,6 +144,16 @@ def _info(text: str) -> OutputLine:
 
 def _error(text: str) -> OutputLine:
     return OutputLine(LineKind.ERROR, text)
+
+
+def _take_flag(args: list[str], flag: str) -> tuple[bool, list[str]]:
+    """Whether ``flag`` is among ``args``, and the arguments without it."""
+    rest = [arg for arg in args if arg != flag]
+    return len(rest) != len(args), rest
+
+
+def _label_taken(exc: LabelTaken, retry: str) -> OutputLine:
+    return _error(f"label '{exc.name}' already names session {exc.ulid}; use {retry} to move it")
 
 
 def error_line(exc: Exception) -> OutputLine:
@@ -126,6 +167,8 @@ def error_line(exc: Exception) -> OutputLine:
         return _error(str(exc))
     if isinstance(exc, ZeroSessionError):
         return OutputLine(LineKind.ALERT, f"store failure: {exc}")
+    if isinstance(exc, OSError):
+        return _error(f"cannot write {exc.filename or 'the file'}: {exc.strerror or exc}")
     return OutputLine(LineKind.ALERT, f"unexpected {type(exc).__name__}: {exc}")
 
 
@@ -161,6 +204,9 @@ class SessionCommands:
         handler = _COMMANDS.get(name)
         if handler is None:
             return [_error(f"unknown command '/{name}'. Try /help.")]
+        # What the program recorded should show: let the writer catch up first, for a
+        # moment only (a store locked by another process must not hang the command).
+        self._rec.flush(timeout=COMMAND_FLUSH_TIMEOUT_S)
         try:
             return handler(self, args)
         except Exception as exc:  # a TUI must survive store failures and our bugs too
@@ -216,11 +262,11 @@ class SessionCommands:
         lines = [
             OutputLine(
                 LineKind.HEADING,
-                f"replay of {session.ulid} · {session.status} · {session.last_seq:,} events",
+                f"replay of {session.ulid} · {session.status} · {count(session.last_seq, 'event')}",
             )
         ]
         if events and events[0].seq > 1:
-            lines.append(_info(f"… {events[0].seq - 1:,} earlier events not shown"))
+            lines.append(_info(f"… {count(events[0].seq - 1, 'earlier event')} not shown"))
         lines += [OutputLine(LineKind.EVENT, event_line(e)) for e in events]
         if not events:
             lines.append(_info("no events yet"))
@@ -234,10 +280,14 @@ class SessionCommands:
         return [_info(f"forked {parent} at seq {child.fork_seq}; now writing session {child.ulid}")]
 
     def _save(self, args: list[str]) -> list[OutputLine]:
+        move, args = _take_flag(args, "--move")
         if len(args) != 1:
-            return [_error("usage: /save <label>  (a name without spaces)")]
+            return [_error("usage: /save <label> [--move]  (a name without spaces)")]
         session = self._target([])
-        self._rec.store.label(session.ulid, args[0])
+        try:
+            self._rec.store.label(session.ulid, args[0], move=move)
+        except LabelTaken as exc:
+            return [_label_taken(exc, f"/save {args[0]} --move")]
         return [_info(f"saved session {session.ulid} as '{args[0]}'")]
 
     def _label(self, args: list[str]) -> list[OutputLine]:
@@ -247,18 +297,43 @@ class SessionCommands:
                 return [_info("no labels yet; /save <label> names this session")]
             width = max(len(name) for name in labels)
             return [OutputLine(LineKind.ROW, f"{n:<{width}}  {u}") for n, u in labels.items()]
-        if len(args) > 2:
-            return [_error("usage: /label [<label> [<ulid|prefix|label>]]")]
+        move, args = _take_flag(args, "--move")
+        if not args or len(args) > 2:
+            return [_error("usage: /label [<label> [<ulid|prefix|label>]] [--move]")]
         session = self._target(args[1:])
-        self._rec.store.label(session.ulid, args[0])
+        try:
+            self._rec.store.label(session.ulid, args[0], move=move)
+        except LabelTaken as exc:
+            return [_label_taken(exc, " ".join(["/label", *args, "--move"]))]
         return [_info(f"labelled session {session.ulid} '{args[0]}'")]
 
     def _share(self, args: list[str]) -> list[OutputLine]:
+        usage = "usage: /share [<ulid|prefix|label>] [--file <path>]"
+        path: str | None = None
+        if "--file" in args:
+            at = args.index("--file")
+            if at + 1 >= len(args):
+                return [_error(usage)]
+            path = args[at + 1]
+            args = args[:at] + args[at + 2 :]
         if len(args) > 1:
-            return [_error("usage: /share [<ulid|prefix|label>]")]
+            return [_error(usage)]
         session = self._target(args)
-        document = share_doc(self._rec.store, session)
-        return [OutputLine(LineKind.JSON, json.dumps(document, ensure_ascii=False, indent=2))]
+        if path is not None:
+            n_events = _write_share_file(self._rec.store, session, path)
+            written = count(n_events, "event")
+            return [_info(f"wrote session {session.ulid} and {written} to {path}")]
+        document = share_doc(self._rec.store, session, tail=SHARE_EVENT_CAP)
+        lines = [OutputLine(LineKind.JSON, json.dumps(document, ensure_ascii=False, indent=2))]
+        if session.last_seq > SHARE_EVENT_CAP:
+            lines.append(
+                OutputLine(
+                    LineKind.WARN,
+                    f"showing the last {SHARE_EVENT_CAP:,} of {session.last_seq:,} events; "
+                    f"/share {session.ulid} --file <path> writes them all",
+                )
+            )
+        return lines
 
     def _help(self, args: list[str]) -> list[OutputLine]:
         width = max(len(usage) for usage, _ in _HELP)

@@ -1,4 +1,4 @@
--- zero_session schema, version 4: guards against SQL typed into the sqlite3 shell.
+-- zero_session schema, version 5: guards against SQL typed into the sqlite3 shell.
 -- Applied in one transaction by zero_session/_schema.py.  Uses nothing newer than
 -- SQLite 3.40 (Debian 12's sqlite3 shell).
 --
