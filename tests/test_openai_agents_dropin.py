@@ -23,7 +23,7 @@ from agents import SQLiteSession as SDKSession
 from agents.memory import Session, SessionSettings
 from test_openai_agents import EchoModel, _msg, _script
 
-from zero_session import ForeignSession, InvalidInput, Store
+from zero_session import InvalidInput, Store
 from zero_session.adapters import _shared_stores
 from zero_session.adapters.openai_agents import (
     SessionClosed,
@@ -342,26 +342,43 @@ def _pull(source: Store, into: Store, ulid: str) -> None:
     apply_pulled(into, [pulled])
 
 
-def test_closing_a_pulled_conversation_is_refused_and_still_gives_back_the_store(
+def test_a_pulled_conversation_continues_in_a_local_fork(
     open_store: Callable[..., Store], tmp_path: Path
 ) -> None:
+    """The store refuses appends to a session pulled from another store (it belongs to
+    its origin); the adapter, whose writes go through that same append path, continues
+    the conversation in a local fork and leaves the pulled session as it was."""
     there = open_store(tmp_path / "there.db")
     origin = ZeroAgentsSession("conv", there)
-    asyncio.run(origin.add_items([_msg("user", "hi")]))
-    ulid = asyncio.run(origin.ulid())
+    asyncio.run(origin.add_items([_msg("user", "one"), _msg("assistant", "two")]))
+    pulled_ulid = asyncio.run(origin.ulid())
     here_path = tmp_path / "here.db"
     with Store.open(here_path) as here:
-        _pull(there, here, ulid)
-        here.set_milestone("agents.session.conv", ulid)
-    session = SQLiteSession("conv", here_path)
-    assert asyncio.run(session.get_items()) == [_msg("user", "hi")]
-    with pytest.raises(ForeignSession):
-        asyncio.run(session.add_items([_msg("user", "mine?")]))
-    with pytest.raises(ForeignSession):
-        session.close()  # its end is the origin's to record
-    with pytest.raises(SessionClosed):
-        asyncio.run(session.get_items())
-    assert not _shared_stores._open  # the store was given back and closed
+        _pull(there, here, pulled_ulid)
+        here.set_milestone("agents.session.conv", pulled_ulid)
+
+    async def main() -> list[Any]:
+        reader = SQLiteSession("conv", here_path)
+        assert await reader.get_items() == [_msg("user", "one"), _msg("assistant", "two")]
+        reader.close()  # only read: no end recorded, none refused
+        session = SQLiteSession("conv", here_path)
+        await session.add_items([_msg("user", "three")])
+        assert await session.pop_item() == _msg("user", "three")
+        await session.add_items([_msg("user", "four")])
+        items = await session.get_items()
+        fork_ulid = await session.ulid()
+        session.close()
+        return [items, fork_ulid]
+
+    items, fork_ulid = asyncio.run(main())
+    assert items == [_msg("user", "one"), _msg("assistant", "two"), _msg("user", "four")]
+    assert not _shared_stores._open
     with Store.open(here_path) as here:
-        assert [e.text for e in here.replay(ulid)] == ["user: hi"]
-        assert here.get(ulid).ended_at_ms is None
+        assert fork_ulid != pulled_ulid
+        assert here.get(fork_ulid).parent_ulid == pulled_ulid
+        assert here.get(fork_ulid).ended_at_ms is not None  # ours: closed, so ended
+        assert here.get_milestone("agents.session.conv") == fork_ulid
+        pulled = here.get(pulled_ulid)
+        assert pulled.ended_at_ms is None and pulled.last_seq == 2
+        assert [e.text for e in here.replay(pulled_ulid)] == ["user: one", "assistant: two"]
+        assert asyncio.run(ZeroAgentsSession("conv", here).get_items()) == items
