@@ -195,9 +195,11 @@ def test_search_finds_next_and_previous_matches_and_wraps(sample: Sample) -> Non
         await pilot.press("N")  # nothing before "step 10": wraps to the last match
         await wait_for(pilot, lambda: view.cursor == 18)  # "step 19"
         seen.append(view.match_seq)
+        marked = [seg.text for seg in view.row_segments(18) if seg.style and seg.style.reverse]
+        seen.append(marked)
 
     drive(sample.path, steps)
-    assert seen == [19]
+    assert seen == [19, ["step 1"]]  # the matched substring is drawn reversed
 
 
 def test_follow_shows_events_appended_by_another_writer(sample: Sample) -> None:

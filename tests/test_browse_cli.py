@@ -187,8 +187,10 @@ def test_shell_resume_without_a_needle_chooses_in_the_browser(
     child.expect("resuming: ")
     child.expect("zs>")
     child.sendline("typed after picking")
+    child.expect("echo: typed after picking")
     child.expect("zs>")
     child.sendeof()
+    child.expect(f"ended sessions? {sample.main}")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -225,3 +227,39 @@ def test_shell_resume_without_the_extra_asks_for_a_needle(
     assert done.returncode == 1
     assert "NEEDLE" in done.stderr and "zero-session[browse]" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_library_and_the_cli_never_import_textual(
+    sample: Sample, subprocess_env: dict[str, str]
+) -> None:
+    code = (
+        "import sys\n"
+        "from zero_session import Store\n"
+        "import zero_session.browse, zero_session.cli._app\n"
+        f"with Store.open({str(sample.path)!r}, readonly=True) as store:\n"
+        f"    store.session_tree(); store.timeline({sample.main!r}, 5, 10)\n"
+        f"    store.search_timeline({sample.main!r}, 'step'); store.forks({sample.main!r})\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'textual'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=subprocess_env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_without_a_terminal_browse_says_so_and_exits_1(
+    sample: Sample, subprocess_env: dict[str, str]
+) -> None:
+    done = subprocess.run(
+        [_script(), "--db", str(sample.path), "browse", "--pick"],
+        env=subprocess_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("zero-session: the browser needs a terminal")
+    assert done.stdout == "" and "Traceback" not in done.stderr

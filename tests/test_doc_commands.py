@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clirunner import cli_env
+from clirunner import SCRIPT, cli_env
 
 from zero_session import Store
 
@@ -72,6 +72,16 @@ def test_documented_command_runs(documented_store: Path, doc: str, command: str)
         assert planned.returncode == 0, (doc, command, planned.stderr)
         return
     assert "zero-session" in command, f"{doc}: no rule to run the example {command!r}"
+    if "zero-session browse" in command:
+        # full screen, driven by keys: test_browse_cli.py runs it in a terminal; here
+        # every option the example shows must exist
+        helped = subprocess.run(
+            [str(SCRIPT), "browse", "--help"], capture_output=True, text=True, timeout=60
+        )
+        assert helped.returncode == 0, helped.stderr
+        for option in re.findall(r"--[a-z-]+", command.split("&&")[0]):
+            assert option in helped.stdout, (doc, command, option)
+        return
     env = cli_env(documented_store)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     child = subprocess.Popen(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from children import run_child
 
-from zero_session import InvalidInput, SessionActive, Status, Store
+from zero_session import InvalidInput, Recorder, SessionActive, Status, Store
 
 
 def test_a_live_session_in_the_same_cwd_refuses_an_exclusive_start(
@@ -125,3 +125,15 @@ def test_bad_scope_is_refused(store: Store) -> None:
     with pytest.raises(TypeError):
         store.start(exclusive="yes")  # type: ignore[arg-type]
     assert store.list_sessions() == []
+
+
+def test_a_recorder_can_start_exclusively(store: Store, tmp_path: Path) -> None:
+    with Recorder(store, cwd=tmp_path, exclusive=True) as first:
+        assert first.current is not None
+        with pytest.raises(SessionActive) as caught:
+            Recorder(store, cwd=tmp_path, exclusive=True)
+        assert caught.value.ulid == first.current
+    with Recorder(store, cwd=tmp_path, exclusive=True) as second:  # the first has ended
+        assert second.current not in (None, first.current)
+    with pytest.raises(InvalidInput):
+        Recorder(store, exclusive=True, start_in_background=True)

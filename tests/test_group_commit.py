@@ -32,6 +32,7 @@ from zero_session import (
     SessionNotFound,
     StorageError,
     Store,
+    _fork_safety,
 )
 
 WAIT_S = 20.0
@@ -355,9 +356,14 @@ def child_append(store: Store, session: Session) -> int:
     return 2
 
 
-def test_child_after_fork_fails_fast_even_mid_batch(gated_store: Store, clock: GatedClock) -> None:
+def test_child_after_fork_fails_fast_even_mid_batch(
+    gated_store: Store, clock: GatedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A fork taken while a leader holds the connection copies the queue mid-use; the
     child's append must raise StoreUsedAfterFork, not wait for a leader that is not there."""
+    # A fork waits for the store's mutex (see _fork_safety), here held until after the
+    # fork: shorten that wait so the fork happens mid-batch, as when the wait runs out.
+    monkeypatch.setattr(_fork_safety, "FORK_WAIT_S", 0.05)
     store = gated_store
     session = store.start()
     clock.arm()

@@ -111,3 +111,21 @@ def test_shell_shows_escapes(
     for text in seen:
         for raw in RAW_PIECES[:3]:
             assert raw not in text
+
+
+def test_follow_on_a_terminal_shows_escapes(db_path: Path, hostile: str) -> None:
+    child = pexpect.spawn(
+        str(SCRIPT),
+        ["replay", hostile, "--follow"],
+        env=cli_env(db_path, TERM="xterm-256color"),
+        encoding="utf-8",
+        timeout=20,
+    )
+    child.expect(r"\\u202eevil")
+    shown = child.before
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    for raw in RAW_PIECES[:3]:
+        assert raw not in shown
+    assert "\\x1b]0;pwned\\x07" in shown

@@ -87,3 +87,57 @@ def test_existing_folder_and_file_keep_their_permissions(tmp_path: Path) -> None
         store.start(cwd="/")
         assert mode(path.with_name("sessions.db-wal")) == 0o640
     assert mode(path) == 0o640
+
+
+LINKED_CHILD = r"""
+import json, os, stat, sys
+os.umask(0o022)
+from zero_session import Store
+
+link = sys.argv[1]
+store = Store.open(link)
+store.append(store.start(cwd="/"), "prompt", "my password is hunter2")
+target = os.path.realpath(link)
+modes = {
+    name: oct(stat.S_IMODE(os.stat(os.path.join(os.path.dirname(target), name)).st_mode))
+    for name in sorted(os.listdir(os.path.dirname(target)))
+}
+folders = {}
+folder = os.path.dirname(target)
+while folder != sys.argv[2]:
+    folders[folder] = oct(stat.S_IMODE(os.stat(folder).st_mode))
+    folder = os.path.dirname(folder)
+store.close()
+print(json.dumps([modes, folders]))
+"""
+
+
+@pytest.mark.parametrize("target_folder", ["", "made/by/store"])
+def test_new_file_through_a_dangling_symlink_is_private(
+    tmp_path: Path, subprocess_env: dict[str, str], target_folder: str
+) -> None:
+    """A symlink to a file not yet made (a dotfiles repo does this): the file the store
+    creates at its target is as private as one made at a plain path, and so is every
+    folder on the way to it."""
+    targets = tmp_path / "targets"
+    targets.mkdir()
+    target = targets / target_folder / "sessions.db"
+    link = tmp_path / "sessions.db"
+    link.symlink_to(target)
+    done = subprocess.run(
+        [PYTHON, "-c", LINKED_CHILD, str(link), str(targets)],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    modes, folders = json.loads(done.stdout)
+    assert modes == {"sessions.db": "0o600", "sessions.db-wal": "0o600", "sessions.db-shm": "0o600"}
+    expected_folders = {}
+    folder = target.parent
+    while folder != targets:
+        expected_folders[str(folder)] = "0o700"
+        folder = folder.parent
+    assert folders == expected_folders
+    assert link.is_symlink()  # the link is followed, never replaced

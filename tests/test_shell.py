@@ -251,8 +251,12 @@ def test_ctrl_c_cancels_a_running_command_and_the_shell_goes_on(
     child.expect("cancelled")
     assert list(tmp_path.glob("big.json*")) == []  # no half-written file left behind
     _type(child, "still here", "echo: still here")
+    child.expect(PROMPT)
+    child.send("half a line")
+    child.expect("half a line")
     child.sendintr()  # at the prompt: clears the line, the shell stays
-    _type(child, "and here", "echo: and here")
+    _type(child, "and here", "echo: (.*and here)")
+    assert child.match.group(1) == "and here"
     _quit(child)
 
 

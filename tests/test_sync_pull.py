@@ -471,3 +471,45 @@ def test_the_least_privilege_writer_role_pulls(
     fork = b.resume(grandchild.ulid).session
     b.append(fork, "prompt", "from B")
     assert sync.push(b, writer_dsn).events == 1
+
+
+PULL_CHILD = """
+import sys
+from zero_session import Store, sync
+with Store.open(sys.argv[1]) as store:
+    print(sync.pull(store, sys.argv[2], sys.argv[3]).last_seq)
+"""
+
+
+def test_two_processes_pulling_one_session_into_one_file_both_succeed(
+    stores: Callable[[str], Store], pg_dsn: str, tmp_path: Path, subprocess_env: dict[str, str]
+) -> None:
+    import subprocess
+    import sys
+
+    a = stores("a")
+    big = a.start()
+    for start in range(0, 20_000, 2_000):
+        a.append_many(big, [("system", f"event {i}") for i in range(start, start + 2_000)])
+    child = a.fork(big)
+    a.append(child, "prompt", "last")
+    sync.push(a, pg_dsn)
+    target = tmp_path / "b.db"
+    Store.open(target).close()
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PULL_CHILD, str(target), child.ulid, pg_dsn],
+            env=subprocess_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 0, err
+        assert out.split() == ["20001"]
+    with Store.open(target, readonly=True) as b:
+        assert list(b.replay(child.ulid)) == list(a.replay(child.ulid))
+        assert b.check().ok

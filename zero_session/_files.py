@@ -23,7 +23,13 @@ def create_private_file(path: str) -> None:
     Every missing folder is created 0700 (``mkdir(parents=True)`` would give the
     intermediate ones the umask's default, 0777 under umask 0).  Existing files and
     folders keep their permissions.
+
+    A symlink to a file not made yet is followed: the file (and any missing folder)
+    is created private at the link's target.  Creating at the link itself would fail
+    (``O_EXCL`` never follows a link) and leave SQLite to create the target with the
+    umask's permissions, world-readable under the usual 022.
     """
+    path = os.path.realpath(path)  # a path without links is returned unchanged
     missing: list[str] = []
     folder = _parent(path)
     while not os.path.exists(folder):

@@ -82,7 +82,7 @@ class GroupCommit:
 
     def __init__(
         self,
-        lock: threading.Lock,
+        lock: threading.RLock,
         connection: Callable[[], apsw.Connection],
         translated: Callable[[BaseException, apsw.Connection | None], BaseException],
         *,

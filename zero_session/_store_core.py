@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 
 import apsw
 
-from . import _schema
+from . import _fork_safety, _schema
 from ._busy import wait_when_busy
 from ._files import create_private_file, immutable_uri, not_utf8
 from ._group_commit import GroupCommit
@@ -27,6 +27,7 @@ from ._sql import fetch_all
 from ._typed import wrong_type
 from .errors import (
     InvalidInput,
+    NotAStore,
     ReadOnlyStore,
     SessionNotFound,
     StorageError,
@@ -101,6 +102,20 @@ def _as_path(path: str | os.PathLike[str]) -> str:
     return os.path.expanduser(text)
 
 
+def _kind_of(mode: int) -> str:
+    """What a file that is not a regular file is, for an error message."""
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
 _MAX_SQLITE_INT = 2**63 - 1
 
 
@@ -168,7 +183,9 @@ class StoreCore:
         max_event_bytes: int,
     ) -> None:
         self._conn: apsw.Connection | None = conn
-        self._lock = threading.Lock()
+        # Reentrant only so that a fork from code running under it does not wait for
+        # itself (see _fork_safety); the store never takes it twice itself.
+        self._lock = threading.RLock()
         self._group_commit: GroupCommit | None = None  # made by the first append
         self._pid = os.getpid()
         self._path = path
@@ -179,6 +196,7 @@ class StoreCore:
         # An up-to-date file is opened without loading its schema; the pragmas that
         # need it are set on first use (see _connection).
         self._pending_setup: tuple[str, int] | None = None
+        _fork_safety.track(self)
 
     # ------------------------------------------------------------------ opening
 
@@ -200,7 +218,8 @@ class StoreCore:
         acknowledged append survive power loss; ``"normal"`` only process crashes.
         ``readonly=True`` never creates the file nor writes to it, and also reads a file
         whose folder is not writable (see :func:`_immutable_uri`).  Raises NotAStore (not
-        SQLite, corrupt, another application's file), SchemaTooNew, ReadOnlyStore (the
+        SQLite, corrupt, another application's file, not a regular file: a
+        directory, a FIFO, a socket, a device), SchemaTooNew, ReadOnlyStore (the
         file or its folder cannot be written: open it with ``readonly=True``),
         StorageError (cannot open or create, missing with ``readonly=True``),
         StoreLocked (migration blocked).
@@ -212,12 +231,12 @@ class StoreCore:
         target = _default_path() if path is None else _as_path(path)
         if "\x00" in target or not_utf8(target):
             raise InvalidInput(f"path {target!r} is not a possible SQLite file name")
-        try:  # one stat answers "a folder?" and "exists?" (the open path is hot in CLIs)
-            exists, is_dir = True, stat.S_ISDIR(os.stat(target).st_mode)
+        try:  # one stat answers "a file?" and "exists?" (the open path is hot in CLIs)
+            exists, mode = True, os.stat(target).st_mode
         except (OSError, ValueError):
-            exists, is_dir = False, False
-        if is_dir:
-            raise StorageError(f"{target} is a directory, not a database file")
+            exists, mode = False, stat.S_IFREG
+        if not stat.S_ISREG(mode):
+            raise NotAStore(f"{target} is {_kind_of(mode)}, not a regular file: not a store")
         uri = None
         if readonly:
             if not exists:
@@ -366,6 +385,7 @@ class StoreCore:
             # mutex, copied while held; touch neither.
             self._conn = None
             return
+        _fork_safety.forget(self)
         with self._lock:
             conn, self._conn = self._conn, None
             if conn is not None:

@@ -24,7 +24,7 @@ import attrs
 
 from ._events import TIMELINE_CHAIN_SQL, timeline_page
 from ._sql import fetch_all
-from .errors import InvalidInput
+from .errors import InvalidInput, SessionNotFound
 from .models import Event
 
 if TYPE_CHECKING:
@@ -88,8 +88,7 @@ Segment = tuple[int, str, int, int]
 
 
 def _position(conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
-    from .errors import SessionNotFound
-
+    """``(id, fork_seq, last_seq)`` of the session; SessionNotFound."""
     rows = fetch_all(conn, _POSITION_SQL, (ulid,))
     if not rows:
         raise SessionNotFound(ulid)
@@ -98,12 +97,12 @@ def _position(conn: apsw.Connection, ulid: str) -> tuple[int, int, int]:
 
 
 def _segments(
-    conn: apsw.Connection, ulid: str, session_id: int, fork_seq: int, last_seq: int, after: int
+    conn: apsw.Connection, ulid: str, session_id: int, fork_seq: int, last_seq: int
 ) -> list[Segment]:
-    """The segments of the timeline, all of them unless ``after`` is past the fork point
-    (then only the session's own events: no recursive query)."""
-    if after >= fork_seq:
-        return [(session_id, ulid, fork_seq, last_seq)]
+    """``(session id, ulid, lo, hi]`` of each segment of the timeline, oldest first (a
+    session that is no fork has one: no recursive query)."""
+    if fork_seq == 0:
+        return [(session_id, ulid, 0, last_seq)]
     return [tuple(row) for row in fetch_all(conn, _CHAIN_SQL, (session_id,))]
 
 
@@ -203,7 +202,7 @@ def search_timeline(
     pattern = like_pattern(needle)
     with store._reading() as conn:
         session_id, fork_seq, last_seq = _position(conn, ulid)
-        segments = _segments(conn, ulid, session_id, fork_seq, last_seq, 0)
+        segments = _segments(conn, ulid, session_id, fork_seq, last_seq)
     found: list[Event] = []
     if before_seq is None:
         cursor = after_seq or 0

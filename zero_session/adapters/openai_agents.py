@@ -192,7 +192,9 @@ class ZeroAgentsSession:
         next writer resumes it) and refuse every later call with SessionClosed.
 
         A plain method, as the SDK's ``SQLiteSession.close()``; calling it again does
-        nothing.  The store stays open: it belongs to the caller.
+        nothing.  The store stays open: it belongs to the caller.  A conversation pulled
+        from another store and only read here gets no end recorded (its end is its
+        origin's to record).
         """
         with self._lock:
             if self._closed:
@@ -200,8 +202,9 @@ class ZeroAgentsSession:
             self._closed = True
             ulid = self._ulid
         if ulid is not None:
-            # A store the caller closed first has nothing left to record.
-            with contextlib.suppress(StoreClosed):
+            # Nothing to record in a store the caller closed first, nor for a conversation
+            # pulled from another store and only read here (its end is its origin's).
+            with contextlib.suppress(StoreClosed, ForeignSession):
                 self._store.end(ulid)
 
     # ------------------------------------------------------------------ extras
@@ -400,6 +403,8 @@ class SQLiteSession(ZeroAgentsSession):
         """End the session's record, give back the shared store (the last session on a
         file closes it), and refuse every later call with SessionClosed."""
         already = self._closed
-        super().close()
-        if not already:
-            _shared_stores.release(self._store)
+        try:
+            super().close()
+        finally:
+            if not already:
+                _shared_stores.release(self._store)

@@ -95,7 +95,7 @@ class TimelineScreen(SessionActions, Screen[None]):
         self.query_one("#detail", Static).remove_class("shown")
         self.query_one("#ask", Input).remove_class("shown")
         view = self.view
-        view.ulid, view.match_seq = ulid, None
+        view.ulid, view.match_seq, view.highlight = ulid, None, None
         view.open_at_end()
         self._update_title()
         self.set_focus(view)
@@ -168,6 +168,7 @@ class TimelineScreen(SessionActions, Screen[None]):
             self.view.move_to(int(text) - 1)
         else:
             self.needle = text
+            self.view.search_for(text)
             self._update_title()
             self.search(1)
 

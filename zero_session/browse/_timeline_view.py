@@ -9,6 +9,7 @@ asks for the events after the last known seq.
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 
 from rich.segment import Segment
@@ -35,7 +36,8 @@ _KIND_STYLES = {
 _OTHER_KIND = Style(color="blue")
 _DIM = Style(dim=True)
 _INHERITED = Style(dim=True, italic=True)
-_MATCH = Style(underline=True, bold=True)
+_MATCH = Style(reverse=True, bold=True)
+_CURRENT = Style(underline=True)
 
 
 class TimelineView(RowView):
@@ -48,6 +50,7 @@ class TimelineView(RowView):
         self.fork_seq = 0
         self.last_seq = 0
         self.match_seq: int | None = None
+        self.highlight: re.Pattern[str] | None = None
         self._pages: OrderedDict[int, tuple[Event, ...]] = OrderedDict()
 
     def open_at_end(self) -> None:
@@ -108,6 +111,12 @@ class TimelineView(RowView):
         """The event under the cursor."""
         return self.event_at(self.cursor + 1)
 
+    def search_for(self, needle: str) -> None:
+        """Highlight ``needle`` in every row shown, matched as ``search_timeline`` does
+        (substring; ASCII letters in either case)."""
+        self.highlight = re.compile(re.escape(needle), re.IGNORECASE | re.ASCII)
+        self.refresh()
+
     def row_segments(self, index: int) -> list[Segment]:
         event = self.event_at(index + 1)
         if event is None:
@@ -116,10 +125,24 @@ class TimelineView(RowView):
         mark = "┆" if inherited else " "
         text_style = _INHERITED if inherited else PLAIN
         if event.seq == self.match_seq:
-            text_style = text_style + _MATCH
+            text_style = text_style + _CURRENT
         return [
-            Segment(f"{event.seq:>9} {mark}", _DIM),
-            Segment(local_time(event.at_ms, seconds=True) + " ", _DIM),
+            Segment(f"{event.seq:>9} {mark}{local_time(event.at_ms, seconds=True)} ", _DIM),
             Segment(f"{harmless(event.kind, 12):<12} ", _KIND_STYLES.get(event.kind, _OTHER_KIND)),
-            Segment(harmless(event.text), text_style),
+            *self._text_segments(harmless(event.text), text_style),
         ]
+
+    def _text_segments(self, text: str, style: Style) -> list[Segment]:
+        """The text, with the searched substring (if any) drawn in the match style."""
+        if self.highlight is None:
+            return [Segment(text, style)]
+        segments: list[Segment] = []
+        done = 0
+        for found in self.highlight.finditer(text):
+            if found.start() == found.end():
+                continue
+            segments.append(Segment(text[done : found.start()], style))
+            segments.append(Segment(found.group(), style + _MATCH))
+            done = found.end()
+        segments.append(Segment(text[done:], style))
+        return segments

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _sync_source
 from .._origins import PulledSession, apply_pulled
-from ..errors import AmbiguousSession, SessionNotFound, SyncError
+from ..errors import AmbiguousSession, InvalidInput, SessionNotFound, SyncError
 from ..ids import is_ulid, normalise_prefix
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ __all__ = ["pull"]
 MIN_PREFIX = 6
 _MAX_CANDIDATES = 10
 _MAX_DEPTH = 10_000  # a fork chain longer than this on the server is refused as a loop
+_ATTEMPTS = 3  # reads of the server when a concurrent pull wrote the same sessions first
 
 _CHAIN_SQL = """
 WITH RECURSIVE chain AS (
@@ -105,16 +106,26 @@ def pull(
             elif version > known_server_version():
                 raise ServerSchemaTooNew(target.name, version, known_server_version())
         server = _Server(conn, guard)
-        with conn.transaction():
-            server.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            ulid = _resolve(server, ref)
-            batch = _read_chain(server, store, ulid, mine)
+        for attempt in range(_ATTEMPTS):
+            with conn.transaction():
+                server.rows("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                ulid = _resolve(server, ref)
+                batch = _read_chain(server, store, ulid, mine)
+            if not batch:
+                break
+            try:
+                apply_pulled(store, batch)
+                break
+            except InvalidInput:
+                # Another pull of the same sessions (another process) may have written
+                # first: the batch no longer continues the local copies.  Read again from
+                # them; a batch that is wrong in itself fails again and is raised.
+                if attempt == _ATTEMPTS - 1:
+                    raise
     except (psycopg.Error, OSError) as exc:
         raise target.error(exc, "cannot pull from") from None
     finally:
         conn.close()
-    if batch:
-        apply_pulled(store, batch)
     return store.get(ulid)
 
 

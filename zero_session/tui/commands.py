@@ -56,7 +56,7 @@ REPLAY_LIMIT = 1_000
 SHARE_EVENT_CAP = 200
 """``/share`` shows the last this many events; ``/share ... --file PATH`` writes them all."""
 
-COMMAND_FLUSH_TIMEOUT_S = 1.0
+COMMAND_FLUSH_TIMEOUT_S = 0.25
 """How long a command waits for the recorder's queue to be written before it reads."""
 
 

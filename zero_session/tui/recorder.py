@@ -71,6 +71,11 @@ class Recorder:
     ``owns_store=True`` makes :meth:`close` close the store too.  ``on_warning`` is
     called with each warning as it happens (from the thread that met it, the writer
     thread included; outside the recorder's locks; its exceptions swallowed).
+
+    ``exclusive=True`` (with an optional ``scope``) starts the session like
+    ``Store.start(exclusive=True)`` and raises SessionActive when a live session holds
+    that scope, so a program can refuse to run twice in one directory.  Sessions the
+    recorder starts later (after its session was deleted elsewhere) are not exclusive.
     """
 
     def __init__(
@@ -88,7 +93,13 @@ class Recorder:
         backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
         retry_interval_s: float = DEFAULT_RETRY_INTERVAL_S,
         start_in_background: bool = False,
+        exclusive: bool = False,
+        scope: str | None = None,
     ) -> None:
+        if exclusive and (start_in_background or resume is not None):
+            raise InvalidInput(
+                "exclusive=True starts a session: not with resume= nor start_in_background"
+            )
         if isinstance(backlog_limit, bool) or not isinstance(backlog_limit, int):
             raise TypeError(f"backlog_limit must be an int, not {type(backlog_limit).__name__}")
         if backlog_limit < 0 or not retry_interval_s >= 0:
@@ -138,6 +149,16 @@ class Recorder:
             return
         if resume is not None:
             self.resume(resume, force=force)
+        elif exclusive:  # SessionActive (another live session holds the scope) is raised
+            session = self._store.start(
+                cli_version=cli_version,
+                engine_base_url=engine_base_url,
+                cwd=cwd,
+                meta=meta,
+                exclusive=True,
+                scope=scope,
+            )
+            self._switch_locked(session.ulid)
         else:
             notes: list[str] = []
             with self._writing:
