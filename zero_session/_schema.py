@@ -17,6 +17,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -221,7 +222,9 @@ def check_identity(conn: apsw.Connection, path: str) -> int:
 
 
 def migrate(conn: apsw.Connection, path: str) -> None:
-    """Apply every pending migration, each in its own transaction."""
+    """Apply every pending migration, each in its own transaction, then fold the WAL back
+    into the file: each migration rewrites the schema pages, and a new file's ``-wal``
+    would otherwise start out several times the size of the database."""
     for migration in load_migrations():
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -236,3 +239,5 @@ def migrate(conn: apsw.Connection, path: str) -> None:
             if not conn.getautocommit():
                 conn.execute("ROLLBACK")
             raise
+    with suppress(apsw.BusyError):  # a reader in another process: it is folded in later
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
