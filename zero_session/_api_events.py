@@ -14,12 +14,16 @@ import apsw
 
 from . import _events
 from ._store_core import REPLAY_PAGE, EventItem, SessionRef, StoreCore, check_int
-from .errors import ReadOnlyStore
+from .errors import InvalidInput, ReadOnlyStore
 from .models import Event
 
 T = TypeVar("T")
 
 __all__ = ["EventMethods"]
+
+# events(kinds=...) binds one SQL parameter per kind, and SQLite allows 32,766: far more
+# kinds than any program has, so a larger set is a mistake reported as such.
+MAX_KINDS_FILTER = 1_000
 
 
 class EventMethods(StoreCore):
@@ -95,7 +99,8 @@ class EventMethods(StoreCore):
     ) -> list[Event]:
         """The session's own events (not inherited ones) after ``after_seq``, oldest first.
 
-        Raises SessionNotFound, InvalidInput.
+        ``kinds`` keeps only events of those kinds (at most 1,000 of them).  Raises
+        SessionNotFound, InvalidInput.
         """
         ulid = self._ulid_of(session)
         check_int(after_seq, "after_seq")
@@ -106,6 +111,10 @@ class EventMethods(StoreCore):
             if isinstance(kinds, str):
                 raise TypeError("kinds must be a collection of kinds, not a single str")
             kind_list = sorted({_events.check_kind(k) for k in kinds})
+            if len(kind_list) > MAX_KINDS_FILTER:
+                raise InvalidInput(
+                    f"kinds names {len(kind_list):,} kinds; the cap is {MAX_KINDS_FILTER:,}"
+                )
         with self._reading() as conn:
             session_id, fork_seq, _ = self._position(conn, ulid)
             return _events.own_events(

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
     "DEFAULT_MAX_EVENT_BYTES",
+    "MAX_TIME_MS",
+    "MIN_TIME_MS",
     "NOT_ARCHIVED_SQL",
     "REPLAY_PAGE",
     "Clock",
@@ -119,6 +121,9 @@ def _kind_of(mode: int) -> str:
 
 
 _MAX_SQLITE_INT = 2**63 - 1
+# Times are stored as epoch ms and shown as ISO-8601 dates, which end with year 9999.
+MIN_TIME_MS = -62_135_596_800_000  # 0001-01-01T00:00:00.000Z
+MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def check_int(value: object, name: str, *, minimum: int = 0) -> int:
@@ -537,6 +542,11 @@ class StoreCore:
         now = self._clock()
         if isinstance(now, bool) or not isinstance(now, int):
             raise TypeError(f"the clock must return int epoch ms, got {type(now).__name__}")
+        if not MIN_TIME_MS <= now <= MAX_TIME_MS:
+            raise InvalidInput(
+                f"the clock returned {now} ms, outside the years 1 to 9999 that times "
+                "can be stored and shown in"
+            )
         return now
 
     @staticmethod
