@@ -109,3 +109,18 @@ def test_the_wheel_ships_the_server_migrations(tmp_path: Path) -> None:
     for step in load_server_migrations():
         assert f"zero_session/migrations/postgres/{step.version:04d}_{step.name}.sql" in names
     assert "zero_session/sync/__init__.py" in names
+
+
+def test_the_snapshot_reads_in_pages(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a push reads of the file comes in short transactions, and all of it."""
+    from zero_session import _sync_source as source
+
+    monkeypatch.setattr(source, "SNAPSHOT_PAGE", 3)
+    root = store.start()
+    ulids = [root.ulid] + [store.fork(root).ulid for _ in range(7)]
+    for i in range(8):
+        store.set_milestone(f"m{i}", str(i))
+    snap = source.snapshot(store)
+    assert [s.ulid for s in snap.sessions] == ulids
+    assert [s.parent_ulid for s in snap.sessions] == [None] + [root.ulid] * 7
+    assert {k: v for k, (v, _) in snap.milestones.items()} == {f"m{i}": str(i) for i in range(8)}

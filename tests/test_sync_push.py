@@ -334,3 +334,28 @@ def test_import_never_takes_another_files_identity(
     other.import_(dump.getvalue().splitlines())
     assert other.get_milestone("zero_session.store_id") == mine
     assert sync.push(other, pg_dsn).store_id == mine
+
+
+def test_a_row_the_server_refuses_is_reported_and_the_rest_goes_on(
+    store: Store, pg_server: Any, pg_dsn: str
+) -> None:
+    sync.init(pg_dsn)
+    db = dbname_of(pg_dsn)
+    pg_server.execute(  # this server has a rule of its own
+        "ALTER TABLE zero_session.events ADD CONSTRAINT no_evil CHECK (text <> 'evil')",
+        dbname=db,
+    )
+    ulid = store.start().ulid
+    store.append_many(ulid, [("prompt", "fine"), ("prompt", "evil"), ("prompt", "also fine")])
+    other = store.start().ulid
+    store.append(other, "prompt", "unrelated")
+    report = sync.push(store, pg_dsn)
+    assert report.events == 3
+    assert [(d.ulid, d.seq) for d in report.diverged] == [(ulid, 2)]
+    assert "no_evil" in report.diverged[0].reason
+    rows = pg_server.execute(
+        "SELECT ulid, seq FROM zero_session.events ORDER BY ulid, seq", dbname=db
+    )
+    assert rows == sorted([(ulid, 1), (ulid, 3), (other, 1)])
+    assert sync.push(store, pg_dsn).events == 0
+    assert [(d.ulid, d.seq) for d in sync.status(store, pg_dsn).diverged] == [(ulid, 2)]

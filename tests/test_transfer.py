@@ -63,10 +63,13 @@ def _play(store: Store, steps: list[tuple[Any, ...]]) -> list[str]:
 
 
 def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row that matters, with internal ids replaced by ulids."""
+    """Every row that matters, with internal ids replaced by ulids (``sealed_seq`` is the
+    append-only guard's bookkeeping, which depends on how the events were written)."""
     conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
     try:
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(sessions)") if row[1] != "id"]
+        internal = {"id", "sealed_seq"}
+        info = conn.execute("PRAGMA table_info(sessions)").fetchall()
+        columns = [row[1] for row in info if row[1] not in internal]
         select = ", ".join("p.ulid" if c == "parent_id" else f"s.{c}" for c in columns)
         return {
             "sessions": conn.execute(

@@ -13,11 +13,14 @@ from typing import Any, TypeVar
 import apsw
 
 from . import _events
+from ._sql import fetch_all
 from ._store_core import REPLAY_PAGE, EventItem, SessionRef, StoreCore, check_int
-from .errors import InvalidInput, ReadOnlyStore
+from .errors import InvalidInput, ReadOnlyStore, SessionNotFound
 from .models import Event
 
 T = TypeVar("T")
+
+_STILL_THERE = "SELECT 1 FROM sessions WHERE id = ? AND ulid = ?"
 
 __all__ = ["EventMethods"]
 
@@ -153,17 +156,38 @@ class EventMethods(StoreCore):
         read_page: Callable[[apsw.Connection, _events.Owner, int, int], list[T]],
     ) -> Iterator[list[T]]:
         """Pages of the timeline after ``after_seq`` as it stood when the first page was
-        asked for, each read under the mutex by ``read_page(conn, owner, after, upto)``."""
+        asked for, each read under the mutex by ``read_page(conn, owner, after, upto)``.
+
+        Raises SessionNotFound when the session is deleted between two pages."""
         with self._reading() as conn:
             session_id, fork_seq, upto = self._position(conn, ulid)
-        owner = (session_id, ulid, fork_seq)
-        after = after_seq
-        while after < upto:
-            page_end = min(after + REPLAY_PAGE, upto)
-            with self._reading() as conn:
-                page = read_page(conn, owner, after, page_end)
+            owner = (session_id, ulid, fork_seq)
+            if after_seq >= upto:
+                return
+            page_end = min(after_seq + REPLAY_PAGE, upto)
+            page = read_page(conn, owner, after_seq, page_end)
+        while True:
             yield page
-            after = page_end
+            if page_end >= upto:
+                return
+            after_seq, page_end = page_end, min(page_end + REPLAY_PAGE, upto)
+            with self._reading() as conn:
+                # The session is remembered by its internal id, which a new session may
+                # take once it is deleted: never read another session's events.
+                if not fetch_all(conn, _STILL_THERE, (session_id, ulid)):
+                    raise SessionNotFound(ulid, "deleted while its timeline was being read")
+                page = read_page(conn, owner, after_seq, page_end) if after_seq < upto else []
+        while page or after_seq < page_end:
+            yield page
+            if page_end >= upto:
+                return
+            after_seq, page_end = page_end, min(page_end + REPLAY_PAGE, upto)
+            with self._reading() as conn:
+                # The session is remembered by its internal id, which a new session may
+                # take once it is deleted: never read another session's events.
+                if not fetch_all(conn, _STILL_THERE, (session_id, ulid)):
+                    raise SessionNotFound(ulid, "deleted while its timeline was being read")
+                page = read_page(conn, owner, after_seq, page_end)
 
     # ------------------------------------ fast paths for adapters (no Event objects)
 

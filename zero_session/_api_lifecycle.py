@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from . import _sessions
+from ._lineage import check_lineage
 from ._store_core import SessionRef, StoreCore, check_int
 from .errors import ReadOnlyStore
 from .models import Session
@@ -190,7 +191,7 @@ class LifecycleMethods(StoreCore):
             if exists:
                 _search.check_query(conn, match)
             if ulid is not None:
-                self._position(conn, ulid)
+                check_lineage(conn, self._position(conn, ulid)[0], ulid)
         if not exists and self._readonly:
             raise ReadOnlyStore(
                 f"{self._path} has no search index yet and was opened read-only: the "

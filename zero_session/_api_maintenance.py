@@ -91,13 +91,15 @@ class MaintenanceMethods(StoreCore):
     def kind_counts(self, session: SessionRef) -> dict[str, int]:
         """Events per kind over the session's whole timeline, most frequent first.
 
-        Raises SessionNotFound.
+        Raises SessionNotFound, StorageError (a fork lineage that loops in a tampered file).
         """
         from . import _stats
+        from ._lineage import check_lineage
 
         ulid = self._ulid_of(session)
         with self._reading() as conn:
             session_id, _, _ = self._position(conn, ulid)
+            check_lineage(conn, session_id, ulid)
             return _stats.kind_counts(conn, session_id)
 
     def backup(self, dest: str | os.PathLike[str]) -> int:

@@ -81,9 +81,12 @@ def _foreign_keys(conn: apsw.Connection) -> Iterator[Problem]:
         yield Problem("foreign_key", None, f"{table}: {row} refers to a missing {parent} row")
 
 
+# Rows holding a wrong type are reported by _types and left out here.
 _SEQ_SUMMARY_SQL = """
 SELECT s.ulid, s.fork_seq, s.last_seq, count(e.seq), min(e.seq), max(e.seq)
-  FROM sessions AS s LEFT JOIN events AS e ON e.session_id = s.id
+  FROM sessions AS s
+  LEFT JOIN events AS e ON e.session_id = s.id AND typeof(e.seq) = 'integer'
+ WHERE typeof(s.fork_seq) = 'integer' AND typeof(s.last_seq) = 'integer'
  GROUP BY s.id
 """
 
@@ -112,6 +115,7 @@ _FORKS_SQL = """
 SELECT c.ulid, c.parent_id, c.fork_seq, p.ulid, p.last_seq
   FROM sessions AS c LEFT JOIN sessions AS p ON p.id = c.parent_id
  WHERE c.parent_id IS NOT NULL
+   AND typeof(c.fork_seq) = 'integer' AND typeof(p.last_seq) IN ('integer', 'null')
 """
 
 
@@ -145,6 +149,59 @@ def _cycles(conn: apsw.Connection) -> Iterator[Problem]:
                 ulids = dict(conn.execute("SELECT id, ulid FROM sessions"))
             yield Problem("fork_cycle", ulids.get(node), "the session is its own ancestor")
         settled.update(path)
+
+
+def _fork_order(conn: apsw.Connection) -> Iterator[Problem]:
+    # Since schema version 4 a parent exists before its fork (a smaller id); an older or
+    # edited file may break that, which is how a fork chain can loop.
+    rows = conn.execute(
+        "SELECT c.ulid, p.ulid FROM sessions AS c JOIN sessions AS p ON p.id = c.parent_id "
+        "WHERE c.parent_id >= c.id"
+    )
+    for ulid, parent_ulid in rows:
+        yield Problem("fork_order", ulid, f"its parent {parent_ulid} was recorded after it")
+
+
+# Integer columns, and whether NULL is allowed in them.
+_INTEGER_COLUMNS = {
+    "sessions": (
+        ("fork_seq", False),
+        ("started_at_ms", False),
+        ("ended_at_ms", True),
+        ("last_seq", False),
+        ("last_event_at_ms", True),
+        ("writer_pid", True),
+        ("archived_at_ms", True),
+        ("expires_at_ms", True),
+        ("parent_id", True),
+    ),
+    "events": (("seq", False), ("at_ms", False)),
+}
+
+
+def _types(conn: apsw.Connection) -> Iterator[Problem]:
+    """Text, reals or blobs in integer columns: refused by the schema since version 4,
+    possible in an older file or one edited with the guards dropped."""
+    for table, columns in _INTEGER_COLUMNS.items():
+        for column, nullable in columns:
+            allowed = "('integer', 'null')" if nullable else "('integer')"
+            if table == "sessions":
+                sql = (
+                    f"SELECT CAST(ulid AS BLOB), NULL, quote({column}) FROM sessions "
+                    f"WHERE typeof({column}) NOT IN {allowed}"
+                )
+            else:
+                sql = (
+                    f"SELECT CAST(s.ulid AS BLOB), quote(e.seq), quote(e.{column}) "
+                    "FROM events AS e LEFT JOIN sessions AS s ON s.id = e.session_id "
+                    f"WHERE typeof(e.{column}) NOT IN {allowed}"
+                )
+            for ulid, seq, value in conn.execute(sql):
+                where = f" of the event at seq {seq}" if seq is not None else ""
+                session = bytes(ulid).decode("utf-8", "replace") if ulid is not None else None
+                yield Problem(
+                    "wrong_type", session, f"{table}.{column}{where} holds {value}, not an integer"
+                )
 
 
 def _labels(conn: apsw.Connection) -> Iterator[Problem]:
@@ -197,7 +254,9 @@ _CHECKS: tuple[Callable[[apsw.Connection], Iterator[Problem]], ...] = (
     _foreign_keys,
     _sequences,
     _forks,
+    _fork_order,
     _cycles,
+    _types,
     _labels,
     _purge_leftovers,
     _search_orphans,

@@ -23,7 +23,9 @@ from typing import Any
 import apsw
 
 from . import _origins
+from ._lineage import MAX_FORK_DEPTH, check_chain
 from ._sql import fetch_all
+from ._typed import check_event_rows, wrong_type
 from .errors import InvalidInput, SeqConflict, SessionEnded, SessionNotFound
 from .models import KIND_PATTERN, Event, EventKind
 
@@ -49,6 +51,7 @@ __all__ = [
 
 _KNOWN_KINDS = frozenset(k.value for k in EventKind)
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_INT_ONLY = frozenset({int})
 
 
 # Custom kinds already matched against the pattern (a program uses a handful): a set
@@ -492,12 +495,14 @@ def insert_rows_at(
         done += size
 
 
+# Reserving also seals the seqs before the ones reserved (``sealed_seq``, see migration
+# 0005): REPLACE over a stored event is then refused by the insert trigger's range check.
 _RESERVE_SQL = (
-    "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ? "
+    "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ?, sealed_seq = last_seq "
     "WHERE ulid = ? AND ended_at_ms IS NULL RETURNING id, last_seq"
 )
 _RESERVE_EXPECTED_SQL = (
-    "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ? "
+    "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ?, sealed_seq = last_seq "
     "WHERE ulid = ? AND ended_at_ms IS NULL AND last_seq = ? RETURNING id, last_seq"
 )
 
@@ -552,12 +557,15 @@ def insert_events(conn: apsw.Connection, rows: Sequence[tuple[Any, ...]]) -> Non
 # each ancestor's up to the lowest fork point below it (min(c.lo, c.hi): a child forked
 # from its parent at 0 must not pass the grandparent's events through).  One recursive
 # query; every reader of a timeline (replay, search, counts) starts from this CTE.
-TIMELINE_CHAIN_SQL = """
-WITH RECURSIVE chain(id, ulid, parent_id, lo, hi) AS (
-    SELECT id, ulid, parent_id, fork_seq, last_seq FROM sessions WHERE id = ?
+# The walk stops after MAX_FORK_DEPTH steps, so a loop in a tampered file ends (and
+# _lineage.check_chain reports it) instead of running forever.
+TIMELINE_CHAIN_SQL = f"""
+WITH RECURSIVE chain(id, ulid, parent_id, lo, hi, depth) AS (
+    SELECT id, ulid, parent_id, fork_seq, last_seq, 0 FROM sessions WHERE id = ?
     UNION ALL
-    SELECT p.id, p.ulid, p.parent_id, p.fork_seq, min(c.lo, c.hi)
+    SELECT p.id, p.ulid, p.parent_id, p.fork_seq, min(c.lo, c.hi), c.depth + 1
       FROM sessions AS p JOIN chain AS c ON p.id = c.parent_id
+     WHERE c.depth < {MAX_FORK_DEPTH}
 )
 """
 _CHAIN_SQL = TIMELINE_CHAIN_SQL + "SELECT id, ulid, lo, hi FROM chain\n"
@@ -653,11 +661,14 @@ def _to_events(ulid: str, rows: list[tuple[Any, ...]]) -> list[Event]:
 
     Column by column, each pass a ``map`` that runs in C (the columns transposed by
     ``zip``): no Python bytecode per event, ~20 % less than a loop filling each event.
+    Raises StorageError for a seq or time that is not an integer (see ``_typed``).
     """
     if not rows:
         return []
     count = len(rows)
     seqs, at_mss, kinds, texts, raws = zip(*rows, strict=True)
+    if not {*map(type, seqs), *map(type, at_mss)} <= _INT_ONLY:
+        check_event_rows(ulid, rows)
     events = list(map(_new, repeat(Event, count)))
     consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend
     consume(map(_set_session, events, repeat(ulid, count)))
@@ -686,7 +697,13 @@ def _segments(
     session_id, ulid, fork_seq = owner
     if after_seq >= fork_seq:
         return [(session_id, ulid, after_seq, upto_seq)] if after_seq < upto_seq else []
-    segments = sorted(fetch_all(conn, _CHAIN_SQL, (session_id,)), key=lambda segment: segment[2])
+    chain = fetch_all(conn, _CHAIN_SQL, (session_id,))
+    check_chain([segment[0] for segment in chain], ulid)
+    for _, segment_ulid, lo, hi in chain:
+        if type(lo) is not int or type(hi) is not int:
+            column, value = ("fork_seq", lo) if type(lo) is not int else ("last_seq", hi)
+            raise wrong_type(segment_ulid, "sessions", column, value)
+    segments = sorted(chain, key=lambda segment: segment[2])
     return [
         (segment_id, ulid, max(lo, after_seq), min(hi, upto_seq))
         for segment_id, ulid, lo, hi in segments
@@ -720,9 +737,11 @@ def timeline_data(
     """
     sql, blob_sql = _DATA_RANGE_SQL, _DATA_RANGE_BLOB_SQL
     out: list[tuple[int, str, Any]] = []
-    for segment_id, _, start, end in _segments(conn, owner, after_seq, upto_seq):
+    for segment_id, ulid, start, end in _segments(conn, owner, after_seq, upto_seq):
         rows = fetch_all(conn, sql, (segment_id, start, end), blob_sql=blob_sql)
         seqs, kinds, raws = zip(*rows, strict=True) if rows else ((), (), ())
+        if not set(map(type, seqs)) <= {int}:
+            raise wrong_type(ulid, "events", "seq", next(s for s in seqs if type(s) is not int))
         out += zip(seqs, kinds, _decode_all(list(raws)), strict=True)
     return out
 

@@ -33,6 +33,7 @@ import apsw
 import attrs
 
 from . import _liveness, _scopes, _search
+from ._lineage import loop_error
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .errors import HasForks, InvalidInput, SessionBusy, SessionNotFound
@@ -174,10 +175,11 @@ def purge(conn: apsw.Connection, doomed: Sequence[Facts]) -> tuple[int, int]:
 
 # A session and its subtree of forks, along the sessions_by_parent index; CROSS JOIN keeps
 # the tree as the outer loop (a plain JOIN let SQLite scan every session for rowid order).
+# UNION, not UNION ALL: a loop in a tampered file ends the walk (delete_tree reports it).
 SUBTREE_FACTS_SQL = (
     "WITH RECURSIVE tree(id) AS ("
     " SELECT id FROM sessions WHERE ulid = ?"
-    " UNION ALL SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
+    " UNION SELECT c.id FROM sessions AS c JOIN tree AS t ON c.parent_id = t.id)"
     f" SELECT {_FACTS_SQL} FROM tree CROSS JOIN sessions AS s ON s.id = tree.id"
     " ORDER BY s.id"
 )
@@ -195,7 +197,10 @@ def delete_tree(
     tree = _fetch_facts(conn, SUBTREE_FACTS_SQL, (ulid,))
     if not tree:
         raise SessionNotFound(ulid)
-    root = tree[0]
+    root = next(facts for facts in tree if facts.ulid == ulid)
+    if root.parent_id is not None and root.parent_id in {facts.id for facts in tree}:
+        # A loop below the root runs through the root itself: it is its own ancestor.
+        raise loop_error(ulid)
     children = [f.ulid for f in tree if f.parent_id == root.id]
     if children and not cascade:
         raise HasForks(ulid, children)

@@ -16,6 +16,7 @@ import apsw
 
 from . import _liveness, _origins
 from ._sql import fetch_all
+from ._typed import check_session_row
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
 from .ids import is_ulid, normalise_prefix
 from .models import Session, Status
@@ -210,7 +211,9 @@ _SESSION_FIELDS = (
 
 
 def to_session(row: SessionRow, now_ms: int) -> Session:
-    """A ``Session`` value from a :class:`SessionRow`."""
+    """A ``Session`` value from a :class:`SessionRow`; StorageError for an integer column
+    that holds something else (see ``_typed``)."""
+    check_session_row(row)
     # One unpacking in SessionRow's order (the assert under _COLUMN_SQL keeps it in
     # step) instead of nineteen attribute reads: this runs for every listed row.
     (

@@ -25,6 +25,7 @@ from ._busy import wait_when_busy
 from ._files import create_private_file, immutable_uri, not_utf8
 from ._group_commit import GroupCommit
 from ._sql import fetch_all
+from ._typed import wrong_type
 from .errors import (
     Interrupted,
     InvalidInput,
@@ -562,6 +563,10 @@ class StoreCore:
         if not rows:
             raise SessionNotFound(ulid)
         session_id, fork_seq, last_seq = rows[0]
+        if type(fork_seq) is not int:
+            raise wrong_type(ulid, "sessions", "fork_seq", fork_seq)
+        if type(last_seq) is not int:
+            raise wrong_type(ulid, "sessions", "last_seq", last_seq)
         return session_id, fork_seq, last_seq
 
     def __repr__(self) -> str:

@@ -85,13 +85,19 @@ _SESSIONS_SQL = (
     "FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id "
     # Sessions pulled from other stores are theirs to push, never this store's: a local
     # fork of one is pushed with its parent link (the parent is on the server already).
-    "WHERE s.origin_store_id IS NULL ORDER BY s.id"
+    "WHERE s.origin_store_id IS NULL AND s.id > ? ORDER BY s.id LIMIT ?"
 )
 _SESSIONS_BLOB_SQL = _SESSIONS_SQL.replace(
     "s.cli_version, s.engine_base_url, s.cwd, s.meta",
     "CAST(s.cli_version AS BLOB), CAST(s.engine_base_url AS BLOB), CAST(s.cwd AS BLOB), "
     "CAST(s.meta AS BLOB)",
 )
+_MILESTONES_SQL = "SELECT key, value, at_ms FROM milestones WHERE key > ? ORDER BY key LIMIT ?"
+_MILESTONES_BLOB_SQL = (
+    "SELECT CAST(key AS BLOB), CAST(value AS BLOB), at_ms FROM milestones "
+    "WHERE key > ? ORDER BY key LIMIT ?"
+)
+SNAPSHOT_PAGE = 2_000  # rows per read transaction of a snapshot
 _EVENTS_SQL = (
     "SELECT seq, at_ms, kind, text, data, json_valid(data) FROM events "
     "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?"
@@ -119,18 +125,37 @@ def store_id(store: StoreCore, *, create: bool) -> str | None:
 
 def snapshot(store: StoreCore) -> LocalSnapshot:
     """Every session row this store owns (not the ones pulled from other stores) and
-    every milestone, from one read transaction."""
-    with store._reading() as conn:
-        conn.execute("BEGIN")
-        try:
-            rows = fetch_all(conn, _SESSIONS_SQL, blob_sql=_SESSIONS_BLOB_SQL)
-            milestones = _milestones.list_milestones(conn, "")
-        finally:
-            conn.execute("COMMIT")
-    return LocalSnapshot(
-        [LocalSession(*row) for row in rows],
-        {m.key: (m.value, m.at_ms) for m in milestones},
-    )
+    every milestone, read in pages of :data:`SNAPSHOT_PAGE` rows, each page its own
+    short read transaction (a store of many sessions never holds the mutex long).
+
+    Pages follow the sessions' ids, so parents still come before children; a session
+    started meanwhile is in it or waits for the next push.
+    """
+    sessions: list[LocalSession] = []
+    last_id = 0
+    while True:
+        with store._reading() as conn:
+            rows = fetch_all(
+                conn, _SESSIONS_SQL, (last_id, SNAPSHOT_PAGE), blob_sql=_SESSIONS_BLOB_SQL
+            )
+        sessions += [LocalSession(*row) for row in rows]
+        if len(rows) < SNAPSHOT_PAGE:
+            break
+        last_id = rows[-1][0]
+    milestones: dict[str, tuple[str, int]] = {}
+    last_key = ""
+    while True:
+        with store._reading() as conn:
+            found = fetch_all(
+                conn, _MILESTONES_SQL, (last_key, SNAPSHOT_PAGE), blob_sql=_MILESTONES_BLOB_SQL
+            )
+        milestones.update((key, (value, at_ms)) for key, value, at_ms in found)
+        # A key that is not valid UTF-8 (typed into the sqlite3 shell) reads back
+        # repaired and may sort before the real one: stop rather than read again.
+        if len(found) < SNAPSHOT_PAGE or found[-1][0] <= last_key:
+            break
+        last_key = found[-1][0]
+    return LocalSnapshot(sessions, milestones)
 
 
 def event_rows(store: StoreCore, session_id: int, after_seq: int, limit: int) -> list[EventRow]:

@@ -217,7 +217,7 @@ def status_command(state: State, dsn: str | None, dsn_file: Path | None) -> None
     type=click.FloatRange(min=0.05),
     default=1.0,
     show_default=True,
-    help="Seconds between pushes.",
+    help="Seconds between pushes when nothing changed (and between retries).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and divergences.")
 @dsn_options
@@ -225,7 +225,8 @@ def status_command(state: State, dsn: str | None, dsn_file: Path | None) -> None
 def watch_command(
     state: State, interval: float, quiet: bool, dsn: str | None, dsn_file: Path | None
 ) -> None:
-    """Push now and every --interval seconds; Ctrl-C finishes the batch and exits 0."""
+    """Push whenever this store changes, at least every --interval seconds; Ctrl-C
+    finishes the batch and exits 0."""
     target = _dsn(dsn, dsn_file)
     stop = threading.Event()
     out = state.out

@@ -74,6 +74,14 @@ SELECT i.ulid, i.seq, %s, 'a different event is already at this seq',
 ON CONFLICT DO NOTHING
 RETURNING ulid, seq
 """
+_STAGE_ONE_SQL = (
+    f"INSERT INTO zs_incoming ({_EVENT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+_RECORD_REFUSED_SQL = """
+INSERT INTO zero_session.divergences (ulid, seq, store_id, reason) VALUES (%s, %s, %s, %s)
+ON CONFLICT DO NOTHING
+"""
+_DIFFERENT = "a different event is already at this seq"
 _MERGE_EVENTS_SQL = f"""
 INSERT INTO zero_session.events ({_EVENT_COLUMNS})
 SELECT ulid, seq, at_ms, kind, text, zero_session.try_jsonb(data), data_text, text_bytes,
@@ -274,7 +282,6 @@ class Pusher:
         self._target = target
         self._guard = IoGuard(conn, io_timeout_s)
         self._server_id: str | None = None
-        self._staging_made = False
         self._registered = False
 
     def close(self) -> None:
@@ -450,7 +457,14 @@ class Pusher:
                 except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
                     sent = None  # rows already there, or data jsonb refuses: merge
             if sent is None:
-                sent = self._merge(sid, batch, diverged)
+                try:
+                    with conn.transaction():
+                        found: list[Divergence] = []
+                        sent = self._merge(sid, batch, found)
+                    diverged += found
+                except (psycopg.errors.IntegrityError, psycopg.errors.DataError):
+                    # The server refuses some row (a constraint of its own): find it.
+                    sent = self._merge_one_by_one(sid, batch, diverged)
             moved = [part for part in batch if part.last_sent > part.after]
             conn.execute(
                 _MOVE_LAST_SEQ_SQL,
@@ -485,14 +499,43 @@ class Pusher:
         """The careful path: stage the rows, record those that differ from the server's,
         insert those it lacks."""
         conn = self._conn
-        if not self._staging_made:
-            conn.execute(_STAGING_SQL)
-            self._staging_made = True
+        conn.execute(_STAGING_SQL)
         sent = self._stream(batch, _COPY_STAGING_SQL)
         for ulid, seq in conn.execute(_RECORD_DIVERGENCES_SQL, (sid,)).fetchall():
-            diverged.append(Divergence(ulid, int(seq), "a different event is already at this seq"))
+            diverged.append(Divergence(ulid, int(seq), _DIFFERENT))
         sent.inserted = max(0, conn.execute(_MERGE_EVENTS_SQL).rowcount)
         conn.execute("TRUNCATE zs_incoming")
+        return sent
+
+    def _merge_one_by_one(self, sid: str, batch: list[_Part], diverged: list[Divergence]) -> _Sent:
+        """The last resort, when the server refuses some row of a batch: each event in
+        its own savepoint.  A refused event is recorded as a divergence (its reason the
+        server's message) and skipped, so it never stops the rest of the push."""
+        conn = self._conn
+        conn.execute(_STAGING_SQL)
+        sent = _Sent()
+        for part in batch:
+            part.last_sent, after = part.after, part.after
+            while after < part.upto:
+                limit = min(PAGE_ROWS, part.upto - after)
+                rows = source.event_rows(self._store, part.session_id, after, limit)
+                if not rows:
+                    break
+                for row in server_rows(part.ulid, rows):
+                    try:
+                        with conn.transaction():
+                            conn.execute(_STAGE_ONE_SQL, row)
+                            found = conn.execute(_RECORD_DIVERGENCES_SQL, (sid,)).fetchall()
+                            sent.inserted += max(0, conn.execute(_MERGE_EVENTS_SQL).rowcount)
+                            conn.execute("TRUNCATE zs_incoming")
+                        diverged += [Divergence(u, int(q), _DIFFERENT) for u, q in found]
+                    except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+                        reason = f"the server refused it: {exc.diag.message_primary or exc}"
+                        conn.execute(_RECORD_REFUSED_SQL, (row[0], row[1], sid, reason))
+                        diverged.append(Divergence(row[0], row[1], reason))
+                after = rows[-1][0]
+                part.last_sent, part.last_at_ms = after, rows[-1][1]
+                sent.read += len(rows)
         return sent
 
     # ---------------------------------------------------------------- milestones
