@@ -10,6 +10,7 @@ search still reads, against the same search run to its end.
 from __future__ import annotations
 
 import asyncio
+import io
 import random
 import threading
 from collections.abc import Iterator
@@ -198,3 +199,35 @@ def test_async_store_interrupt_from_the_event_loop(indexed_file: Path, gate_vfs:
             assert len(await astore.search("w1", limit=2)) == 2
 
     asyncio.run(scenario())
+
+
+def test_interrupted_export_leaves_no_transaction_open(
+    indexed_file: Path, gate_vfs: GateVFS, tmp_path: Path
+) -> None:
+    """An export reads in one read transaction: cancelled, it must not stay open (the
+    next write could not begin)."""
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(indexed_file.read_bytes())
+    with Store.open(copy, vfs=gate_vfs.name) as store:
+        store.get_milestone("warm-up")
+        gate_vfs.arm()
+        outcome: list[object] = []
+
+        def export() -> None:
+            try:
+                outcome.append(store.export(io.StringIO()))
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=export)
+        thread.start()
+        assert gate_vfs.held.wait(WAIT_S)
+        stopper = threading.Thread(target=store.interrupt)
+        stopper.start()
+        wait_for(lambda: store._cancelled_read != 0)
+        gate_vfs.release()
+        stopper.join(WAIT_S)
+        thread.join(WAIT_S)
+        assert len(outcome) == 1 and isinstance(outcome[0], Interrupted), outcome
+        session = store.start(cwd="/")
+        assert store.append(session, "prompt", "after").seq == 1

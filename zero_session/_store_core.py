@@ -178,6 +178,11 @@ class _Reading:
                 # Cancelled during this read: also when SQLite's interrupt landed between
                 # two statements (and so reached none), the caller asked to stop.
                 store._cancelled_read = 0
+                if not self._conn.getautocommit():
+                    # The interrupt reached the COMMIT that ends a read transaction
+                    # (export, stats): end it here, or the next write could not begin.
+                    with suppress(apsw.Error):
+                        self._conn.execute("ROLLBACK")
                 if exc is None or isinstance(exc, apsw.InterruptError):
                     raise Interrupted(f"{store._path}: the read was cancelled by interrupt()")
             if isinstance(exc, apsw.Error | UnicodeError):
