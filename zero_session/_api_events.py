@@ -15,7 +15,7 @@ import apsw
 from . import _events
 from ._sql import fetch_all
 from ._store_core import REPLAY_PAGE, EventItem, SessionRef, StoreCore, check_int
-from .errors import ReadOnlyStore, SessionNotFound
+from .errors import InvalidInput, ReadOnlyStore, SessionNotFound
 from .models import Event
 
 T = TypeVar("T")
@@ -23,6 +23,10 @@ T = TypeVar("T")
 _STILL_THERE = "SELECT 1 FROM sessions WHERE id = ? AND ulid = ?"
 
 __all__ = ["EventMethods"]
+
+# events(kinds=...) binds one SQL parameter per kind, and SQLite allows 32,766: far more
+# kinds than any program has, so a larger set is a mistake reported as such.
+MAX_KINDS_FILTER = 1_000
 
 
 class EventMethods(StoreCore):
@@ -98,7 +102,8 @@ class EventMethods(StoreCore):
     ) -> list[Event]:
         """The session's own events (not inherited ones) after ``after_seq``, oldest first.
 
-        Raises SessionNotFound, InvalidInput.
+        ``kinds`` keeps only events of those kinds (at most 1,000 of them).  Raises
+        SessionNotFound, InvalidInput.
         """
         ulid = self._ulid_of(session)
         check_int(after_seq, "after_seq")
@@ -109,6 +114,10 @@ class EventMethods(StoreCore):
             if isinstance(kinds, str):
                 raise TypeError("kinds must be a collection of kinds, not a single str")
             kind_list = sorted({_events.check_kind(k) for k in kinds})
+            if len(kind_list) > MAX_KINDS_FILTER:
+                raise InvalidInput(
+                    f"kinds names {len(kind_list):,} kinds; the cap is {MAX_KINDS_FILTER:,}"
+                )
         with self._reading() as conn:
             session_id, fork_seq, _ = self._position(conn, ulid)
             return _events.own_events(

@@ -171,8 +171,9 @@ class LifecycleMethods(StoreCore):
         ``marks``.  First indexes whatever was appended since the last search, by any
         process (a read-only store searches what is indexed already).  The first search
         of a file creates its search index (see ``_search``).  Raises InvalidInput (bad
-        query), SessionNotFound, ReadOnlyStore (a read-only store of a file that has no
-        search index yet).
+        query, or past the caps: 1,000 characters, 64 words, 4 prefix searches),
+        SessionNotFound, ReadOnlyStore (a read-only store of a file that has no search
+        index yet), Interrupted (cancelled by :meth:`interrupt` from another thread).
         """
         from . import _search
 

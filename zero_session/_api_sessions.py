@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from . import _events, _filters, _origins, _scopes, _sessions
 from ._liveness import current_writer
-from ._store_core import NOT_ARCHIVED_SQL, SessionRef, StoreCore, check_int, check_optional_text
+from ._store_core import (
+    MAX_TIME_MS,
+    NOT_ARCHIVED_SQL,
+    SessionRef,
+    StoreCore,
+    check_int,
+    check_optional_text,
+)
 from .errors import InvalidInput, SessionActive, SessionBusy, SessionNotFound
 from .ids import new_ulid
 from .models import Resumed, Session, Status
@@ -73,6 +80,8 @@ class SessionMethods(StoreCore):
             if ttl <= timedelta(0):
                 raise InvalidInput(f"ttl must be a positive timedelta, got {ttl!r}")
             ttl_ms = ttl // timedelta(milliseconds=1)
+            if ttl_ms > MAX_TIME_MS:
+                raise InvalidInput(f"ttl {ttl!r} puts the expiry past the year 9999")
         ulid = new_ulid()
         with self._writing() as conn:
             now = self._now()
@@ -83,6 +92,8 @@ class SessionMethods(StoreCore):
                         scope or directory, holder.ulid, holder.writer_pid, holder.writer_host
                     )
             expires = now + ttl_ms if ttl_ms is not None else None
+            if expires is not None and expires > MAX_TIME_MS:
+                raise InvalidInput(f"ttl {ttl!r} puts the expiry past the year 9999")
             _sessions.insert_session(
                 conn,
                 ulid=ulid,

@@ -26,6 +26,9 @@ from .errors import InvalidInput
 __all__ = ["meta_conditions", "nearest_directory"]
 
 _MAX_META_KEY = 128
+# Each key adds conditions to the query, whose expression depth SQLite caps at 1,000.
+MAX_META_FILTER_KEYS = 64
+_INT64 = range(-(2**63), 2**63)
 
 
 def _path_literal(key: object) -> str:
@@ -43,13 +46,16 @@ def _path_literal(key: object) -> str:
 def meta_conditions(meta: Mapping[str, Any] | None) -> tuple[list[str], list[Any]]:
     """SQL conditions (on alias ``s``) and their parameters for a meta filter.
 
-    Values may be str, int, float, bool or None (which matches a JSON ``null``, not a
-    missing key).  Raises InvalidInput for other values, TypeError for a non-mapping.
+    Values may be str, int (64-bit), float, bool or None (which matches a JSON ``null``,
+    not a missing key); at most :data:`MAX_META_FILTER_KEYS` keys.  Raises InvalidInput
+    for other values, TypeError for a non-mapping.
     """
     if meta is None:
         return [], []
     if not isinstance(meta, Mapping):
         raise TypeError(f"meta must be a dict, not {type(meta).__name__}")
+    if len(meta) > MAX_META_FILTER_KEYS:
+        raise InvalidInput(f"meta filter has {len(meta):,} keys; the cap is {MAX_META_FILTER_KEYS}")
     conditions: list[str] = []
     params: list[Any] = []
     for key, value in meta.items():
@@ -58,6 +64,8 @@ def meta_conditions(meta: Mapping[str, Any] | None) -> tuple[list[str], list[Any
             json_type = "null" if value is None else ("true" if value else "false")
             conditions.append(f"json_type(s.meta, {path}) = ?")
             params.append(json_type)
+        elif isinstance(value, int) and value not in _INT64:
+            raise InvalidInput(f"meta filter {key!r}: {value} does not fit in 64 bits")
         elif isinstance(value, str | int | float):
             # The type check keeps 'true' from matching 1, and '{"a":1}' an object.
             types = "'text'" if isinstance(value, str) else "'integer', 'real'"

@@ -56,12 +56,16 @@ FOLLOW_PAGE = 2_000
 _T = TypeVar("_T")
 
 
+MAX_INTERVAL_S = 86_400.0
+"""The longest poll or refresh interval: a day (longer ones overflowed the sleep later)."""
+
+
 def check_interval(value: object, name: str) -> float:
-    """``value`` as a positive float number of seconds; InvalidInput otherwise."""
+    """``value`` as a float number of seconds in (0, a day]; InvalidInput otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
-    if not value > 0:
-        raise InvalidInput(f"{name} must be > 0 seconds, got {value!r}")
+    if not 0 < value <= MAX_INTERVAL_S:
+        raise InvalidInput(f"{name} must be > 0 and ≤ {MAX_INTERVAL_S:g} seconds, got {value!r}")
     return float(value)
 
 

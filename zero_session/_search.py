@@ -42,6 +42,9 @@ from .models import iso_utc
 
 __all__ = [
     "CATCH_UP_EVENTS",
+    "MAX_QUERY_CHARS",
+    "MAX_QUERY_PREFIXES",
+    "MAX_QUERY_WORDS",
     "SEARCH_SCHEMA_SQL",
     "SearchHit",
     "catch_up",
@@ -56,6 +59,15 @@ __all__ = [
 ]
 
 CATCH_UP_EVENTS = 20_000
+
+# What one query may ask of FTS5, whose work grows with each word, and most with each
+# prefix search (``w*`` reads the entries of every indexed word starting with ``w``):
+# a search box never needs more, and a longer query held the store's mutex (and so
+# every writer of this Store) for seconds to minutes.  Store.interrupt() cancels the
+# rest.
+MAX_QUERY_CHARS = 1_000
+MAX_QUERY_WORDS = 64
+MAX_QUERY_PREFIXES = 4
 _CATCH_UP_SESSIONS = 500
 _SNIPPET_TOKENS = 16
 
@@ -85,15 +97,27 @@ def prepare_query(query: object, *, literal: bool) -> str:
 
     With ``literal`` every whitespace-separated word is quoted, so punctuation such as
     ``/fork`` or ``buy:10`` is searched for rather than parsed as FTS5 syntax.  Raises
-    InvalidInput for an empty query, TypeError for a non-str.
+    InvalidInput for an empty query or one past the caps (:data:`MAX_QUERY_CHARS`,
+    :data:`MAX_QUERY_WORDS`, :data:`MAX_QUERY_PREFIXES`), TypeError for a non-str.
     """
     if not isinstance(query, str):
         raise TypeError(f"query must be a str, not {type(query).__name__}")
+    if len(query) > MAX_QUERY_CHARS:
+        raise InvalidInput(
+            f"search query is {len(query):,} characters long; the cap is {MAX_QUERY_CHARS:,}"
+        )
     if "\x00" in query:
         raise InvalidInput("search query may not contain NUL characters")
     words = query.split()
     if not words:
         raise InvalidInput("search query is empty")
+    if len(words) > MAX_QUERY_WORDS:
+        raise InvalidInput(f"search query has {len(words)} words; the cap is {MAX_QUERY_WORDS}")
+    if not literal and query.count("*") > MAX_QUERY_PREFIXES:
+        raise InvalidInput(
+            f"search query has {query.count('*')} prefix searches (word*); "
+            f"the cap is {MAX_QUERY_PREFIXES}"
+        )
     if literal:
         return " ".join('"' + word.replace('"', '""') + '"' for word in words)
     return query

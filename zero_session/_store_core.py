@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from threading import get_ident
 from typing import TYPE_CHECKING, Any, Literal, Self
 
 import apsw
@@ -26,6 +27,7 @@ from ._group_commit import GroupCommit
 from ._sql import fetch_all
 from ._typed import wrong_type
 from .errors import (
+    Interrupted,
     InvalidInput,
     NotAStore,
     ReadOnlyStore,
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
     "DEFAULT_MAX_EVENT_BYTES",
+    "MAX_TIME_MS",
+    "MIN_TIME_MS",
     "NOT_ARCHIVED_SQL",
     "REPLAY_PAGE",
     "Clock",
@@ -65,6 +69,7 @@ SessionRef = str | Session
 DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 DEFAULT_BUSY_TIMEOUT_MS = 5_000
 REPLAY_PAGE = 2_000
+_INTERRUPT_REPEAT_S = 0.001
 NOT_ARCHIVED_SQL = "s.archived_at_ms IS NULL"
 
 
@@ -117,6 +122,9 @@ def _kind_of(mode: int) -> str:
 
 
 _MAX_SQLITE_INT = 2**63 - 1
+# Times are stored as epoch ms and shown as ISO-8601 dates, which end with year 9999.
+MIN_TIME_MS = -62_135_596_800_000  # 0001-01-01T00:00:00.000Z
+MAX_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def check_int(value: object, name: str, *, minimum: int = 0) -> int:
@@ -153,17 +161,35 @@ class _Reading:
         except BaseException:
             store._lock.release()
             raise
+        store._read_number += 1
+        store._reader = get_ident()  # from here on, interrupt() may cancel this read
         return conn
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
+        store = self._store
         try:
+            with store._interrupt_lock:
+                store._reader = 0
+                if store._interrupting:
+                    store._read_ended.notify_all()
+            if store._cancelled_read == store._read_number:
+                # Cancelled during this read: also when SQLite's interrupt landed between
+                # two statements (and so reached none), the caller asked to stop.
+                store._cancelled_read = 0
+                if not self._conn.getautocommit():
+                    # The interrupt reached the COMMIT that ends a read transaction
+                    # (export, stats): end it here, or the next write could not begin.
+                    with suppress(apsw.Error):
+                        self._conn.execute("ROLLBACK")
+                if exc is None or isinstance(exc, apsw.InterruptError):
+                    raise Interrupted(f"{store._path}: the read was cancelled by interrupt()")
             if isinstance(exc, apsw.Error | UnicodeError):
                 # Translated under the mutex: the connection's OS error number is ours.
-                raise self._store._translated(exc, self._conn) from exc
+                raise store._translated(exc, self._conn) from exc
         finally:
-            self._store._lock.release()
+            store._lock.release()
 
 
 class StoreCore:
@@ -193,6 +219,13 @@ class StoreCore:
         self._readonly = readonly
         self._max_event_bytes = max_event_bytes
         self._search_mark: tuple[int, int] | None = None  # see _catch_up_search
+        # interrupt(): the reads are numbered; the one running now can be cancelled.
+        self._interrupt_lock = threading.Lock()
+        self._read_ended = threading.Condition(self._interrupt_lock)
+        self._interrupting = 0  # threads waiting in interrupt()
+        self._read_number = 0
+        self._reader = 0  # the thread running the read numbered _read_number, or 0
+        self._cancelled_read = 0
         # An up-to-date file is opened without loading its schema; the pragmas that
         # need it are set on first use (see _connection).
         self._pending_setup: tuple[str, int] | None = None
@@ -394,6 +427,35 @@ class StoreCore:
                 except apsw.Error as exc:
                     raise translate(exc, context=self._path) from exc
 
+    def interrupt(self) -> None:
+        """Cancel the read this store is running now, from another thread (a UI's "stop").
+
+        The read (a search, a listing, a page of a replay) raises Interrupted; nothing
+        is written and the store stays usable.  Returns once that read has stopped
+        (SQLite stops a statement at its next step).  Does nothing when no read runs:
+        a write (an append, an import, a search's indexing step) is never cancelled,
+        and a later read is not affected.
+        See https://www.sqlite.org/c3ref/interrupt.html.
+        """
+        me = get_ident()
+        with self._interrupt_lock:
+            conn, target = self._conn, self._read_number
+            if not self._reader or conn is None or os.getpid() != self._pid:
+                return
+            self._cancelled_read = target
+            self._interrupting += 1
+            try:
+                # SQLite forgets an interrupt that falls between two statements, so it
+                # is repeated until the read ends; it never reaches past the read,
+                # since the read ends (and _reader is cleared) under this lock.
+                while self._reader and self._read_number == target:
+                    conn.interrupt()
+                    if self._reader == me:
+                        return  # called from inside the read itself: it stops on return
+                    self._read_ended.wait(_INTERRUPT_REPEAT_S)
+            finally:
+                self._interrupting -= 1
+
     def __enter__(self) -> Self:
         return self
 
@@ -486,6 +548,11 @@ class StoreCore:
         now = self._clock()
         if isinstance(now, bool) or not isinstance(now, int):
             raise TypeError(f"the clock must return int epoch ms, got {type(now).__name__}")
+        if not MIN_TIME_MS <= now <= MAX_TIME_MS:
+            raise InvalidInput(
+                f"the clock returned {now} ms, outside the years 1 to 9999 that times "
+                "can be stored and shown in"
+            )
         return now
 
     @staticmethod

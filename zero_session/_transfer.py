@@ -125,16 +125,18 @@ def _selected_ids(conn: apsw.Connection, ulids: Sequence[str] | None) -> list[tu
     )
     if ulids is None:
         return fetch_all(conn, f"{base} ORDER BY s.id")
-    marks = ", ".join("?" * len(ulids))
+    # One JSON array, not a parameter per ulid: SQLite allows 32,766 parameters, and an
+    # export may name more sessions than that.
     return fetch_all(
         conn,
         f"""WITH RECURSIVE wanted(id, parent_id) AS (
-                SELECT id, parent_id FROM sessions WHERE ulid IN ({marks})
+                SELECT id, parent_id FROM sessions
+                 WHERE ulid IN (SELECT value FROM json_each(?))
                 UNION
                 SELECT p.id, p.parent_id FROM sessions AS p JOIN wanted AS w ON p.id = w.parent_id
             )
             {base} WHERE s.id IN (SELECT id FROM wanted) ORDER BY s.id""",
-        list(ulids),
+        (json.dumps(list(ulids)),),
     )
 
 

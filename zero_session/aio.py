@@ -85,6 +85,11 @@ class AsyncStore:
         await self._run(self._store.close)
         self._executor.shutdown(wait=False)
 
+    def interrupt(self) -> None:
+        """Cancel the read running on the worker now (as :meth:`Store.interrupt`): a plain
+        method, called from the event loop while the worker is busy with that read."""
+        self._store.interrupt()
+
     async def __aenter__(self) -> AsyncStore:
         return self
 

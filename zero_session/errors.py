@@ -21,6 +21,7 @@ __all__ = [
     "DiskFull",
     "ForeignSession",
     "HasForks",
+    "Interrupted",
     "InvalidInput",
     "LabelTaken",
     "NotAStore",
@@ -238,6 +239,11 @@ class ReadOnlyStore(StorageError):
     """A write was attempted on a store opened with ``readonly=True`` or a read-only file."""
 
 
+class Interrupted(ZeroSessionError):
+    """A read was cancelled by ``Store.interrupt()`` from another thread; nothing was
+    written and the store stays usable."""
+
+
 class StoreClosed(ZeroSessionError):
     """The store was closed; open a new one."""
 
@@ -272,6 +278,8 @@ def translate(exc: BaseException, *, context: str = "", os_errno: int = 0) -> Ze
     if isinstance(exc, apsw.FullError) or (isinstance(exc, apsw.IOError) and os_errno in _NO_ROOM):
         reason = f"{os.strerror(os_errno)}, " if os_errno in _NO_ROOM else ""
         return DiskFull(f"{prefix}disk or database full ({reason}{detail}); nothing was written")
+    if isinstance(exc, apsw.InterruptError):
+        return Interrupted(f"{prefix}the operation was interrupted ({exc})")
     if isinstance(exc, apsw.CantOpenError):
         return StorageError(f"{prefix}cannot open database file ({exc})")
     if isinstance(exc, apsw.TooBigError):

@@ -102,9 +102,9 @@ class Recorder:
             )
         if isinstance(backlog_limit, bool) or not isinstance(backlog_limit, int):
             raise TypeError(f"backlog_limit must be an int, not {type(backlog_limit).__name__}")
-        if backlog_limit < 0 or not retry_interval_s >= 0:
+        if backlog_limit < 1 or not 0 <= retry_interval_s <= 86_400:
             raise InvalidInput(
-                f"backlog_limit and retry_interval_s must be ≥ 0, got {backlog_limit} "
+                f"backlog_limit must be ≥ 1 and retry_interval_s 0-86400 s, got {backlog_limit} "
                 f"and {retry_interval_s}"
             )
         self._persistent = store is not None
