@@ -23,8 +23,8 @@ from typing import Any
 
 import apsw
 
-from zero_session._events import _CHUNK_ROWS as CHUNK_ROWS
-from zero_session._events import _chunk_sql as chunk_sql
+from zero_session._event_writes import _CHUNK_ROWS as CHUNK_ROWS
+from zero_session._event_writes import _chunk_sql as chunk_sql
 
 SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 
