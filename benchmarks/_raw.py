@@ -23,8 +23,12 @@ from typing import Any
 
 import apsw
 
-from zero_session._events import _CHUNK_ROWS as CHUNK_ROWS
-from zero_session._events import _chunk_sql as chunk_sql
+try:
+    from zero_session._event_writes import _CHUNK_ROWS as CHUNK_ROWS
+    from zero_session._event_writes import _chunk_sql as chunk_sql
+except ImportError:  # a checkout from before the split of _events (a "before" run)
+    from zero_session._events import _CHUNK_ROWS as CHUNK_ROWS  # type: ignore[attr-defined,no-redef]
+    from zero_session._events import _chunk_sql as chunk_sql  # type: ignore[attr-defined,no-redef]
 
 SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
 

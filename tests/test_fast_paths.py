@@ -33,6 +33,7 @@ from zero_session import (
     SessionEnded,
     SessionNotFound,
     Store,
+    _event_input,
     _events,
     _sessions,
 )
@@ -60,7 +61,7 @@ def reference_encode(data: Any, max_bytes: int) -> str | None:
     """The general walk, then json.dumps with the store's options."""
     if data is None:
         return None
-    _events._check_json_value(data, max_bytes)
+    _event_input._check_json_value(data, max_bytes)
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 

@@ -281,7 +281,7 @@ def _json_text(record: dict[str, Any], name: str, where: str, *, must_parse: boo
         if must_parse:
             raise InvalidInput(f"{where}: {name} is not JSON") from exc
         return text
-    if len(text) > 2 * MAX_DATA_DEPTH and _events._deeper_than(value, MAX_DATA_DEPTH):
+    if len(text) > 2 * MAX_DATA_DEPTH and _events.deeper_than(value, MAX_DATA_DEPTH):
         raise InvalidInput(f"{where}: {name} nests deeper than {MAX_DATA_DEPTH} levels")
     return text
 
@@ -497,7 +497,7 @@ def _parse(raw: str, where: str) -> dict[str, Any]:
         raise InvalidInput(f"{where}: not JSON ({exc})") from exc
     if not isinstance(record, dict):
         raise InvalidInput(f"{where}: expected a JSON object")
-    if len(raw) > 2 * (MAX_DATA_DEPTH + 1) and _events._deeper_than(record, MAX_DATA_DEPTH + 1):
+    if len(raw) > 2 * (MAX_DATA_DEPTH + 1) and _events.deeper_than(record, MAX_DATA_DEPTH + 1):
         raise InvalidInput(f"{where}: JSON nests deeper than {MAX_DATA_DEPTH + 1} levels")
     if _SURROGATE_ESCAPE.search(raw):
         try:
