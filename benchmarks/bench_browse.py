@@ -78,8 +78,10 @@ SELECT 1, x, ?2 + x,
 
 
 def build(path: Path, sessions: int, long_events: int) -> None:
-    """The benchmark store at ``path`` (kept: built only when missing)."""
+    """The benchmark store at ``path`` (kept: built only when missing, migrated when a
+    newer zero_session adds a migration)."""
     if path.exists():
+        Store.open(path).close()
         return
     partial = path.with_suffix(".partial")
     for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):

@@ -187,8 +187,10 @@ def test_shell_resume_without_a_needle_chooses_in_the_browser(
     child.expect("resuming: ")
     child.expect("zs>")
     child.sendline("typed after picking")
+    child.expect("echo: typed after picking")
     child.expect("zs>")
     child.sendeof()
+    child.expect(f"ended sessions? {sample.main}")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

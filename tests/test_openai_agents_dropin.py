@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import math
 import pickle
 import warnings
@@ -312,3 +313,72 @@ def test_a_cancelled_write_is_waited_for_before_the_cancellation_propagates(
         assert [e.text for e in store.replay(ulid)] == ["user: one", "user: two"]
 
     asyncio.run(main())
+
+
+def _pull(source: Store, into: Store, ulid: str) -> None:
+    """What ``sync.pull`` writes locally: ``ulid`` with its events, owned by ``source``."""
+    from zero_session._origins import PulledSession, apply_pulled
+    from zero_session._sync_source import store_id
+
+    s = source.get(ulid)
+    events = [
+        (e.seq, e.at_ms, e.kind, e.text, None if e.data is None else json.dumps(e.data))
+        for e in source.events(s, limit=None)
+    ]
+    origin = store_id(source, create=True)
+    assert origin is not None
+    fields = ("started_at_ms", "ended_at_ms", "cli_version", "engine_base_url", "cwd")
+    pulled = PulledSession(
+        ulid=s.ulid,
+        origin=origin,
+        parent_ulid=None,
+        fork_seq=0,
+        meta_json=json.dumps(s.meta),
+        expires_at_ms=s.expires_at_ms,
+        origin_labels=s.labels,
+        events=events,
+        **{name: getattr(s, name) for name in fields},
+    )
+    apply_pulled(into, [pulled])
+
+
+def test_a_pulled_conversation_continues_in_a_local_fork(
+    open_store: Callable[..., Store], tmp_path: Path
+) -> None:
+    """The store refuses appends to a session pulled from another store (it belongs to
+    its origin); the adapter, whose writes go through that same append path, continues
+    the conversation in a local fork and leaves the pulled session as it was."""
+    there = open_store(tmp_path / "there.db")
+    origin = ZeroAgentsSession("conv", there)
+    asyncio.run(origin.add_items([_msg("user", "one"), _msg("assistant", "two")]))
+    pulled_ulid = asyncio.run(origin.ulid())
+    here_path = tmp_path / "here.db"
+    with Store.open(here_path) as here:
+        _pull(there, here, pulled_ulid)
+        here.set_milestone("agents.session.conv", pulled_ulid)
+
+    async def main() -> list[Any]:
+        reader = SQLiteSession("conv", here_path)
+        assert await reader.get_items() == [_msg("user", "one"), _msg("assistant", "two")]
+        reader.close()  # only read: no end recorded, none refused
+        session = SQLiteSession("conv", here_path)
+        await session.add_items([_msg("user", "three")])
+        assert await session.pop_item() == _msg("user", "three")
+        await session.add_items([_msg("user", "four")])
+        items = await session.get_items()
+        fork_ulid = await session.ulid()
+        session.close()
+        return [items, fork_ulid]
+
+    items, fork_ulid = asyncio.run(main())
+    assert items == [_msg("user", "one"), _msg("assistant", "two"), _msg("user", "four")]
+    assert not _shared_stores._open
+    with Store.open(here_path) as here:
+        assert fork_ulid != pulled_ulid
+        assert here.get(fork_ulid).parent_ulid == pulled_ulid
+        assert here.get(fork_ulid).ended_at_ms is not None  # ours: closed, so ended
+        assert here.get_milestone("agents.session.conv") == fork_ulid
+        pulled = here.get(pulled_ulid)
+        assert pulled.ended_at_ms is None and pulled.last_seq == 2
+        assert [e.text for e in here.replay(pulled_ulid)] == ["user: one", "assistant: two"]
+        assert asyncio.run(ZeroAgentsSession("conv", here).get_items()) == items

@@ -17,6 +17,8 @@ from typing import Any
 import apsw
 import pytest
 from clirunner import run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlite3_cli import sqlite3_shell
 
 from zero_session import (
@@ -235,12 +237,7 @@ def test_recorder_and_slash_resume_write_to_a_local_fork(stores: tuple[Store, St
     assert b.get(root.ulid).last_seq == 1
 
 
-def test_the_agents_adapter_continues_a_pulled_conversation_in_a_fork(
-    stores: tuple[Store, Store],
-) -> None:
-    """The adapter's fast path is refused on the pulled session (ForeignSession, which
-    the adapter answers by writing to a local fork of it): the pulled copy never
-    changes."""
+def test_the_agents_adapter_is_refused_on_a_pulled_session(stores: tuple[Store, Store]) -> None:
     pytest.importorskip("agents")
     from zero_session.adapters.openai_agents import MILESTONE_PREFIX, ZeroAgentsSession
 
@@ -250,19 +247,18 @@ def test_the_agents_adapter_continues_a_pulled_conversation_in_a_fork(
     ulid = asyncio.run(conversation.ulid())
     apply_pulled(b, [pulled(a, ulid)])
     b.set_milestone(MILESTONE_PREFIX + "conv", ulid)
-    pulled_row = b.get(ulid)
-    pulled_events = list(b.replay(ulid))
-    with pytest.raises(ForeignSession):
-        b._append_rows(ulid, [("agents.item", "x", '{"role":"user","content":"x"}')])
+    before = snapshot(b)
     on_b = ZeroAgentsSession("conv", b)
-    asyncio.run(on_b.add_items([{"role": "user", "content": "mine"}]))
-    fork = asyncio.run(on_b.ulid())
-    assert fork != ulid and b.get(fork).parent_ulid == ulid and b.get(fork).origin is None
-    assert asyncio.run(on_b.get_items()) == [
-        {"role": "user", "content": "hi"},
-        {"role": "user", "content": "mine"},
-    ]
-    assert b.get(ulid) == pulled_row and list(b.replay(ulid)) == pulled_events
+    assert asyncio.run(on_b.get_items()) == [{"role": "user", "content": "hi"}]
+    for attempt in (
+        lambda: on_b.add_items([{"role": "user", "content": "mine?"}]),
+        on_b.pop_item,
+        on_b.clear_session,
+        on_b.close,
+    ):
+        with pytest.raises(ForeignSession):
+            asyncio.run(attempt())  # type: ignore[arg-type]
+    assert snapshot(b) == before
 
 
 def test_a_later_batch_brings_new_events_and_refreshes_metadata(
@@ -358,3 +354,58 @@ def test_importing_more_events_of_a_pulled_session_is_refused(
     with pytest.raises(ZeroSessionError, match="belongs to its origin store"):
         b.import_(exported.getvalue().splitlines(keepends=True))
     assert snapshot(b) == before
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    steps=st.lists(
+        st.one_of(
+            st.tuples(st.just("start")),
+            st.tuples(st.just("append"), st.integers(0, 9), st.integers(1, 4)),
+            st.tuples(st.just("fork"), st.integers(0, 9), st.integers(0, 50)),
+            st.tuples(st.just("end"), st.integers(0, 9)),
+            st.tuples(st.just("label"), st.integers(0, 9), st.sampled_from(["x", "y"])),
+            st.tuples(st.just("pull")),
+        ),
+        max_size=25,
+    )
+)
+def test_incremental_batches_always_replay_like_the_origin(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[tuple[Any, ...]]
+) -> None:
+    """Whatever A records, forks, ends and labels between pulls, B's copies replay like
+    A's after every pull (the batches a pull would make: new sessions parents first, the
+    events after B's copy)."""
+    folder = tmp_path_factory.mktemp("prop")
+    with Store.open(folder / "a.db") as a, Store.open(folder / "b.db") as b:
+        made: list[str] = []
+
+        def pull_all() -> None:
+            batch = []
+            for ulid in made:  # creation order: parents first
+                mine = b.get(ulid) if ulid in have else None
+                batch.append(pulled(a, ulid, after_seq=mine.last_seq if mine else None))
+            apply_pulled(b, batch)
+            have.update(made)
+
+        have: set[str] = set()
+        for step in steps:
+            pick = made[step[1] % len(made)] if len(step) > 1 and made else None
+            if step[0] == "start":
+                made.append(a.start().ulid)
+            elif step[0] == "append" and pick and a.get(pick).ended_at_ms is None:
+                a.append_many(pick, [("system", f"e{i}", {"i": i}) for i in range(step[2])])
+            elif step[0] == "fork" and pick:
+                made.append(a.fork(pick, at_seq=step[2] % (a.get(pick).last_seq + 1)).ulid)
+            elif step[0] == "end" and pick:
+                a.end(pick)
+            elif step[0] == "label" and pick:
+                a.label(pick, step[2], move=True)
+            elif step[0] == "pull":
+                pull_all()
+        pull_all()
+        for ulid in made:
+            assert list(b.replay(ulid)) == list(a.replay(ulid))
+            here, there = b.get(ulid), a.get(ulid)
+            assert (here.ended_at_ms, here.origin_labels) == (there.ended_at_ms, there.labels)
+        assert b.check().ok

@@ -20,11 +20,21 @@ append-only trigger ``events_refuse_out_of_range`` admits only seqs up to the se
 same parent, fork point and start; it keeps its own fields and only gains the events it
 lacks, which must continue its timeline exactly; events it already has must be equal to
 the file's.  A milestone is written when it is new or the file's copy is newer.
+
+Import reads files from anywhere, so it caps what one line may cost before trusting it
+(each breach is InvalidInput naming the line, and nothing is imported): a line holds at
+most :func:`max_line_chars` characters (seven per byte of the store's
+``max_event_bytes``, the worst escaping of an event, plus 64 KiB: 112 MiB by default),
+read without ever holding more than that; JSON nests at most ``MAX_DATA_DEPTH`` + 1
+levels (the line's object around data of at most ``MAX_DATA_DEPTH``, the API's own cap),
+``data_json`` and ``meta_json`` included; integers fit SQLite's 64 bits; every field has
+its type, and text is valid Unicode.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
@@ -32,6 +42,7 @@ import apsw
 import attrs
 
 from . import _events, _milestones, _search
+from ._events import MAX_DATA_DEPTH
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .errors import InvalidInput
@@ -221,22 +232,56 @@ def _export_milestones(conn: apsw.Connection, ulids: list[str] | None) -> list[t
 # ---------------------------------------------------------------------- import
 
 
+_INT64 = range(-(2**63), 2**63)
+_LINE_OVERHEAD_CHARS = 64 * 1024
+# A lone surrogate can only come from a \uD800-\uDFFF escape (the file is UTF-8).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
+
+
+def max_line_chars(max_event_bytes: int) -> int:
+    """The longest line an import reads: an event of ``max_event_bytes`` whose every
+    byte JSON escapes twice over (``\\u0001`` inside ``data_json``), plus the fields."""
+    return 7 * max_event_bytes + _LINE_OVERHEAD_CHARS
+
+
+def _checked(value: Any, name: str, kinds: type | tuple[type, ...], where: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise InvalidInput(f"{where}: field {name!r} has the wrong type ({value!r:.80})")
+    if isinstance(value, int) and value not in _INT64:
+        digits = len(str(abs(value)))
+        raise InvalidInput(f"{where}: field {name!r} does not fit in 64 bits ({digits} digits)")
+    return value
+
+
 def _require(record: dict[str, Any], name: str, kinds: type | tuple[type, ...], where: str) -> Any:
     if name not in record:
         raise InvalidInput(f"{where}: missing field {name!r}")
-    value = record[name]
-    if isinstance(value, bool) or not isinstance(value, kinds):
-        raise InvalidInput(f"{where}: field {name!r} has the wrong type ({value!r})")
-    return value
+    return _checked(record[name], name, kinds, where)
 
 
 def _optional(record: dict[str, Any], name: str, kind: type, where: str) -> Any:
     value = record.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise InvalidInput(f"{where}: field {name!r} has the wrong type ({value!r})")
-    return value
+    return _checked(value, name, kind, where)
+
+
+def _json_text(record: dict[str, Any], name: str, where: str, *, must_parse: bool) -> str:
+    """The verbatim JSON text field ``name`` (``data_json``, ``meta_json``), within the
+    depth cap.  Text that is not JSON at all passes unless ``must_parse``: it is what
+    the ``sqlite3`` shell left in the original store."""
+    text: str = _require(record, name, str, where)
+    try:
+        value = json.loads(text)
+    except RecursionError as exc:
+        raise InvalidInput(f"{where}: {name} nests deeper than {MAX_DATA_DEPTH} levels") from exc
+    except ValueError as exc:
+        if must_parse:
+            raise InvalidInput(f"{where}: {name} is not JSON") from exc
+        return text
+    if len(text) > 2 * MAX_DATA_DEPTH and _events._deeper_than(value, MAX_DATA_DEPTH):
+        raise InvalidInput(f"{where}: {name} nests deeper than {MAX_DATA_DEPTH} levels")
+    return text
 
 
 @attrs.define
@@ -292,11 +337,7 @@ class _Importer:
         optional = {name: _optional(record, name, int, where) for name in _OPTIONAL_INT_FIELDS}
         texts = {name: _optional(record, name, str, where) for name in _OPTIONAL_TEXT_FIELDS}
         if "meta_json" in record:
-            meta_json = _require(record, "meta_json", str, where)
-            try:
-                json.loads(meta_json)
-            except ValueError as exc:
-                raise InvalidInput(f"{where}: meta_json is not JSON") from exc
+            meta_json = _json_text(record, "meta_json", where, must_parse=True)
         else:
             meta = record.get("meta", {})
             if not isinstance(meta, dict):
@@ -373,7 +414,7 @@ class _Importer:
         kind = _events.check_kind(_require(record, "kind", str, where))
         text = _require(record, "text", str, where)
         if "data_json" in record:
-            data_json: str | None = _require(record, "data_json", str, where)
+            data_json: str | None = _json_text(record, "data_json", where, must_parse=False)
         else:
             data_json = _events.encode_data(record.get("data"), max_bytes=self.max_event_bytes)
         _events.check_size(text, data_json, self.max_event_bytes)
@@ -419,9 +460,12 @@ class _Importer:
                 raise InvalidInput(f"label {name!r} names a missing session {value}")
 
 
-def _decoded(lines: Iterable[str], source: str) -> Iterator[str]:
-    """The lines, with a file that is not UTF-8 reported as InvalidInput."""
-    iterator = iter(lines)
+def _decoded(lines: Iterable[str], source: str, max_chars: int) -> Iterator[str]:
+    """The lines, with a file that is not UTF-8 or a line longer than ``max_chars``
+    reported as InvalidInput.  A file (anything with ``readline``) is read at most
+    ``max_chars`` characters at a time, so a line of gigabytes never fills memory."""
+    readline = getattr(lines, "readline", None)
+    iterator = iter(lines) if readline is None else iter(lambda: readline(max_chars + 1), "")
     number = 0
     while True:
         number += 1
@@ -433,7 +477,32 @@ def _decoded(lines: Iterable[str], source: str) -> Iterator[str]:
             raise InvalidInput(f"{source}:{number}: not UTF-8 text ({exc.reason})") from exc
         if not isinstance(line, str):
             raise TypeError(f"{source}:{number}: lines must be str, not {type(line).__name__}")
+        if len(line) > max_chars:
+            raise InvalidInput(
+                f"{source}:{number}: line longer than {max_chars:,} characters, the cap "
+                "for this store's max_event_bytes"
+            )
         yield line
+
+
+def _parse(raw: str, where: str) -> dict[str, Any]:
+    """One line's JSON object, within the depth cap and with valid Unicode text."""
+    try:
+        record = json.loads(raw)
+    except RecursionError as exc:
+        raise InvalidInput(f"{where}: JSON nests deeper than {MAX_DATA_DEPTH + 1} levels") from exc
+    except ValueError as exc:
+        raise InvalidInput(f"{where}: not JSON ({exc})") from exc
+    if not isinstance(record, dict):
+        raise InvalidInput(f"{where}: expected a JSON object")
+    if len(raw) > 2 * (MAX_DATA_DEPTH + 1) and _events._deeper_than(record, MAX_DATA_DEPTH + 1):
+        raise InvalidInput(f"{where}: JSON nests deeper than {MAX_DATA_DEPTH + 1} levels")
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput(f"{where}: text is not valid Unicode ({exc.reason})") from exc
+    return record
 
 
 _HANDLERS: dict[object, Callable[[_Importer, dict[str, Any], str], None]] = {
@@ -449,27 +518,25 @@ def import_from(
     """Apply an export's lines; call inside one write transaction.  Raises InvalidInput."""
     importer = _Importer(conn, max_event_bytes)
     header_seen = False
-    for number, raw in enumerate(_decoded(lines, source), start=1):
+    lines = _decoded(lines, source, max_line_chars(max_event_bytes))
+    for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         where = f"{source}:{number}"
-        try:
-            record = json.loads(raw)
-        except ValueError as exc:
-            raise InvalidInput(f"{where}: not JSON ({exc})") from exc
-        if not isinstance(record, dict):
-            raise InvalidInput(f"{where}: expected a JSON object")
+        record = _parse(raw, where)
         kind = record.get("type")
         if not header_seen:
             if kind != HEADER_TYPE:
                 raise InvalidInput(f"{where}: not a zero-session export (no header line)")
             if record.get("format") != FORMAT:
-                raise InvalidInput(f"{where}: export format {record.get('format')!r} is unknown")
+                raise InvalidInput(
+                    f"{where}: export format {record.get('format')!r:.80} is unknown"
+                )
             header_seen = True
         else:
-            handler = _HANDLERS.get(kind)
+            handler = _HANDLERS.get(kind) if isinstance(kind, str) else None
             if handler is None:
-                raise InvalidInput(f"{where}: unknown line type {kind!r}")
+                raise InvalidInput(f"{where}: unknown line type {kind!r:.80}")
             try:
                 handler(importer, record, where)
             except InvalidInput as exc:

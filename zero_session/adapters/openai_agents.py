@@ -54,7 +54,14 @@ from typing import Any, TypeVar
 from agents.items import TResponseInputItem
 
 from .._events import encode_as_json_dumps
-from ..errors import InvalidInput, SeqConflict, SessionEnded, StoreClosed, ZeroSessionError
+from ..errors import (
+    ForeignSession,
+    InvalidInput,
+    SeqConflict,
+    SessionEnded,
+    StoreClosed,
+    ZeroSessionError,
+)
 from ..store import Store
 from . import _shared_stores
 from ._agents_compat import SessionSettings, effective_limit, normalise_settings
@@ -185,7 +192,9 @@ class ZeroAgentsSession:
         next writer resumes it) and refuse every later call with SessionClosed.
 
         A plain method, as the SDK's ``SQLiteSession.close()``; calling it again does
-        nothing.  The store stays open: it belongs to the caller.
+        nothing.  The store stays open: it belongs to the caller.  A conversation pulled
+        from another store and only read here gets no end recorded (its end is its
+        origin's to record).
         """
         with self._lock:
             if self._closed:
@@ -193,8 +202,9 @@ class ZeroAgentsSession:
             self._closed = True
             ulid = self._ulid
         if ulid is not None:
-            # A store the caller closed first has nothing left to record.
-            with contextlib.suppress(StoreClosed):
+            # Nothing to record in a store the caller closed first, nor for a conversation
+            # pulled from another store and only read here (its end is its origin's).
+            with contextlib.suppress(StoreClosed, ForeignSession):
                 self._store.end(ulid)
 
     # ------------------------------------------------------------------ extras
@@ -275,12 +285,26 @@ class ZeroAgentsSession:
 
     def _append(self, ulid: str, rows: list[Row], *, expected_seq: int | None = None) -> None:
         # Checked and encoded by the caller, appended without building Event objects we
-        # would throw away.
+        # would throw away.  Written through the store's append path (seq reservation
+        # and all its checks), only without the Event objects.
         try:
             self._store._append_rows(ulid, rows, expected_seq=expected_seq)
         except SessionEnded:  # ended by close() or another process: reopen and write
             self._store.resume(ulid, force=True, tail=0)
             self._store._append_rows(ulid, rows, expected_seq=expected_seq)
+        except ForeignSession:
+            ulid = self._continue_in_local_fork(ulid)
+            self._store._append_rows(ulid, rows, expected_seq=expected_seq)
+
+    def _continue_in_local_fork(self, ulid: str) -> str:
+        """The conversation was pulled from another store, which alone appends to its
+        session: continue it in a local fork (all its items, nothing copied) and point
+        ``session_id`` at the fork from now on.  The fork starts at the pulled session's
+        last seq, so the fold's seqs stay valid."""
+        child = self._store.fork(ulid)
+        self._store.set_milestone(self._milestone, child.ulid)
+        self._ulid = child.ulid
+        return child.ulid
 
     def _add(self, items: list[TResponseInputItem]) -> None:
         with self._lock:
@@ -379,6 +403,8 @@ class SQLiteSession(ZeroAgentsSession):
         """End the session's record, give back the shared store (the last session on a
         file closes it), and refuse every later call with SessionClosed."""
         already = self._closed
-        super().close()
-        if not already:
-            _shared_stores.release(self._store)
+        try:
+            super().close()
+        finally:
+            if not already:
+                _shared_stores.release(self._store)

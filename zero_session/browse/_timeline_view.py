@@ -127,8 +127,7 @@ class TimelineView(RowView):
         if event.seq == self.match_seq:
             text_style = text_style + _CURRENT
         return [
-            Segment(f"{event.seq:>9} {mark}", _DIM),
-            Segment(local_time(event.at_ms, seconds=True) + " ", _DIM),
+            Segment(f"{event.seq:>9} {mark}{local_time(event.at_ms, seconds=True)} ", _DIM),
             Segment(f"{harmless(event.kind, 12):<12} ", _KIND_STYLES.get(event.kind, _OTHER_KIND)),
             *self._text_segments(harmless(event.text), text_style),
         ]

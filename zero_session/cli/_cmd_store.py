@@ -14,6 +14,8 @@ import click
 from .._documents import share_doc, times
 from .._transfer import TransferCounts
 from .._words import count
+from ..errors import ZeroSessionError
+from ..store import Store
 from ._output import Column, local_time, size_text
 from ._state import State, UserError, json_option
 
@@ -100,12 +102,52 @@ def import_command(state: State, file: Path) -> None:
         handle = sys.stdin if str(file) == "-" else file.open(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot read {file}: {exc.strerror}") from exc
-    with handle, state.open(write=True, create=True) as store:
-        counts = store.import_(handle, source=str(file))
+    new_paths = _missing_paths(state.path)
+    try:
+        with handle, state.open(write=True, create=True) as store:
+            counts = store.import_(handle, source=str(file))
+    except BaseException:
+        _remove_new_store(new_paths)
+        raise
     if state.out.json:
         state.out.document(_counts(counts))
     else:
         state.out.line(f"imported {_describe(counts)} from {file}")
+
+
+def _missing_paths(db: Path) -> list[Path]:
+    """The database file and the folders above it that do not exist yet, deepest
+    first: what opening a new store there creates."""
+    missing: list[Path] = []
+    path = db.expanduser().absolute()
+    while not path.exists() and not path.is_symlink() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _remove_new_store(created: list[Path]) -> None:
+    """After a failed import into a store it created: remove the store (with its
+    ``-wal`` and ``-shm``) and the folders made for it, so a failure leaves nothing
+    behind.  Folders are removed only when empty, the store only when it holds nothing
+    (another process may have started using the new file meanwhile)."""
+    if not created:
+        return
+    db = created[0]
+    try:
+        with Store.open(db, readonly=True) as store:
+            if store.list_sessions(limit=1, include_archived=True) or store.milestones():
+                return
+    except ZeroSessionError:
+        return  # not readable as a store: not ours to judge, keep it
+    for path in (db, *(db.with_name(db.name + suffix) for suffix in ("-wal", "-shm"))):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    for folder in created[1:]:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
 
 
 @click.command("share")
