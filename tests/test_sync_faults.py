@@ -175,3 +175,29 @@ def test_two_first_pushes_create_the_schema_once(
     )
     assert len(versions) == len({v for (v,) in versions}) >= 1
     assert server_count(pg_server, pg_dsn)[0] == 4
+
+
+def test_status_on_a_frozen_link_is_bounded(
+    store: Store, pg_server: Any, pg_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    sync.push(store, pg_dsn)  # the schema exists
+    proxy = FreezableProxy(pg_server.port)
+    connect = psycopg.connect
+
+    def connect_then_freeze(*args: Any, **kwargs: Any) -> Any:
+        """Log in while the link works; it freezes before the first query is answered."""
+        conn = connect(*args, **kwargs)
+        proxy.freeze()
+        return conn
+
+    monkeypatch.setattr(psycopg, "connect", connect_then_freeze)
+    try:
+        started = time.monotonic()
+        with pytest.raises(SyncError) as caught:
+            sync.status(store, pg_server.dsn(dbname_of(pg_dsn), port=proxy.port), io_timeout_s=2)
+        assert caught.value.kind == "unreachable"
+        assert time.monotonic() - started < 15
+    finally:
+        proxy.close()

@@ -89,7 +89,11 @@ def push(
 
 
 def status(
-    store: Store, dsn: str | None = None, *, connect_timeout_s: float | None = None
+    store: Store,
+    dsn: str | None = None,
+    *,
+    io_timeout_s: float = DEFAULT_IO_TIMEOUT_S,
+    connect_timeout_s: float | None = None,
 ) -> SyncStatus:
     """How far the server is behind this store, asked of the server; never writes.
 
@@ -97,30 +101,44 @@ def status(
     Raises SyncError, ServerSchemaTooNew.
     """
     _require_psycopg()
-    from ._connect import connect
+    from ._connect import IoGuard, connect
     from ._status import read_status
 
     conn, target = connect(dsn, connect_timeout_s=connect_timeout_s)
-    with conn:
-        return read_status(store, conn, target)
+    guard = IoGuard(conn, io_timeout_s)
+    try:
+        with conn, guard():
+            return read_status(store, conn, target)
+    finally:
+        guard.close()
 
 
-def init(dsn: str | None = None, *, connect_timeout_s: float | None = None) -> int:
+def init(
+    dsn: str | None = None,
+    *,
+    io_timeout_s: float = DEFAULT_IO_TIMEOUT_S,
+    connect_timeout_s: float | None = None,
+) -> int:
     """Create or migrate the server schema; its version.
 
     Run it as the role that should own the schema (see ``sync init --print-sql``).
     Raises SyncError, ServerSchemaTooNew.
     """
     _require_psycopg()
-    from ._connect import connect
+    import psycopg
+
+    from ._connect import IoGuard, connect
     from ._server_schema import ensure_schema
 
     conn, target = connect(dsn, connect_timeout_s=connect_timeout_s)
-    with conn:
-        try:
+    guard = IoGuard(conn, io_timeout_s)
+    try:
+        with conn, guard():
             return ensure_schema(conn, target)
-        except Exception as exc:
-            raise target.error(exc, "cannot create the schema on") from None
+    except (psycopg.Error, OSError) as exc:
+        raise target.error(exc, "cannot create the schema on") from None
+    finally:
+        guard.close()
 
 
 def watch(
