@@ -36,6 +36,25 @@ RESERVE = (
     "UPDATE sessions SET last_seq = last_seq + ?, last_event_at_ms = ? "
     "WHERE ulid = ? AND ended_at_ms IS NULL RETURNING id, last_seq"
 )
+# Since schema 5 a reservation also seals the seqs already stored (``sealed_seq``), which
+# the append-only insert trigger checks: the cheapest correct raw append does it too.
+RESERVE_SEALING = RESERVE.replace(
+    "last_event_at_ms = ? ", "last_event_at_ms = ?, sealed_seq = last_seq "
+)
+_RESERVE_BY_CONNECTION: dict[int, str] = {}
+
+
+def _reserve_sql(conn: apsw.Connection) -> str:
+    """The reservation for this file's schema (a "before" run's file has no sealed_seq),
+    looked up once per connection so that the timed appends pay nothing for it."""
+    sql = _RESERVE_BY_CONNECTION.get(id(conn))
+    if sql is None:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+        sql = RESERVE_SEALING if "sealed_seq" in columns else RESERVE
+        _RESERVE_BY_CONNECTION[id(conn)] = sql
+    return sql
+
+
 INSERT = "INSERT INTO events (session_id, seq, at_ms, kind, text, data) VALUES (?, ?, ?, ?, ?, ?)"
 
 CHAIN = """
@@ -150,7 +169,7 @@ def append(
     """One event in one BEGIN IMMEDIATE transaction; returns (session id, seq)."""
     data_json = None if data is None else json.dumps(data)
     conn.execute("BEGIN IMMEDIATE")
-    session_id, seq = conn.execute(RESERVE, (1, at_ms, ulid)).fetchall()[0]
+    session_id, seq = conn.execute(_reserve_sql(conn), (1, at_ms, ulid)).fetchall()[0]
     conn.execute(INSERT, (session_id, seq, at_ms, kind, text, data_json))
     conn.execute("COMMIT")
     return session_id, seq
@@ -162,7 +181,7 @@ def append_many(
     """Several events in one transaction; returns the first seq."""
     rows = [(kind, text, None if data is None else json.dumps(data)) for kind, text, data in items]
     conn.execute("BEGIN IMMEDIATE")
-    session_id, last = conn.execute(RESERVE, (len(rows), at_ms, ulid)).fetchall()[0]
+    session_id, last = conn.execute(_reserve_sql(conn), (len(rows), at_ms, ulid)).fetchall()[0]
     first = last - len(rows) + 1
     # zero_session's statements: multi-row INSERTs of power-of-two chunks (its SQL text
     # is borrowed, so both run exactly the same statements).

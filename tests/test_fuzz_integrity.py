@@ -159,7 +159,7 @@ def _pool(rng: random.Random) -> Any:
         lambda: None,
         lambda: rng.choice([True, False]),
         lambda: rng.randint(-(2**64), 2**64),
-        lambda: rng.choice([0, 1, -1, 2**63 - 1, 2**63]),
+        lambda: rng.choice([0, 1, -1, 2**63 - 1, 2**63, 2**70]),
         lambda: rng.choice([0.5, -0.0, float("nan"), float("inf")]),
         lambda: "".join(rng.choice("abcXYZ09_-./ \x00é😀") for _ in range(rng.randint(0, 40))),
         lambda: "x" * rng.choice([0, 1, 25, 26, 27, 200, 70_000]),
@@ -201,6 +201,12 @@ def _calls(store: Store, ulid: str, rng: random.Random) -> list[Callable[[], obj
         lambda: store.kind_counts(x()),
         lambda: store.search(x(), limit=20),
         lambda: store.delete(x()),
+        lambda: store.list_sessions(meta={"k": x()}),
+        lambda: store.list_sessions(meta={f"k{i}": i for i in range(rng.choice([1, 40_000]))}),
+        lambda: store.events(ulid, kinds=[f"k{i}" for i in range(rng.choice([1, 40_000]))]),
+        lambda: store.follow(ulid, poll_interval_s=x()).close(),
+        lambda: store.watch(poll_interval_s=x(), refresh_s=x()).close(),
+        lambda: store.start(cwd="/", ttl=rng.choice([None, x()])),
     ]
 
 

@@ -41,7 +41,7 @@ def check_chain(ids: Sequence[int], ulid: object) -> None:
 
 def check_lineage(conn: apsw.Connection, session_id: int, ulid: object) -> None:
     """Walk the session's ancestors (bounded) and raise StorageError on a loop."""
-    from ._events import TIMELINE_CHAIN_SQL
+    from ._replay import TIMELINE_CHAIN_SQL  # here: _replay imports this module
 
     rows = fetch_all(conn, TIMELINE_CHAIN_SQL + "SELECT id FROM chain", (session_id,))
     check_chain([row[0] for row in rows], ulid)
