@@ -25,6 +25,7 @@ import attrs
 
 from . import _search
 from ._sessions import LABEL_PREFIX
+from ._typed import SESSION_INT_COLUMNS
 
 __all__ = ["CheckReport", "Problem", "run_check"]
 
@@ -164,17 +165,7 @@ def _fork_order(conn: apsw.Connection) -> Iterator[Problem]:
 
 # Integer columns, and whether NULL is allowed in them.
 _INTEGER_COLUMNS = {
-    "sessions": (
-        ("fork_seq", False),
-        ("started_at_ms", False),
-        ("ended_at_ms", True),
-        ("last_seq", False),
-        ("last_event_at_ms", True),
-        ("writer_pid", True),
-        ("archived_at_ms", True),
-        ("expires_at_ms", True),
-        ("parent_id", True),
-    ),
+    "sessions": (*SESSION_INT_COLUMNS, ("parent_id", True)),
     "events": (("seq", False), ("at_ms", False)),
 }
 

@@ -18,11 +18,11 @@ writable store).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
-from ._events import TIMELINE_CHAIN_SQL, timeline_page
+from ._events import TIMELINE_CHAIN_SQL, timeline_page, to_events
 from ._sql import fetch_all
 from .errors import InvalidInput, SessionNotFound
 from .models import Event
@@ -106,23 +106,6 @@ def _segments(
     return [tuple(row) for row in fetch_all(conn, _CHAIN_SQL, (session_id,))]
 
 
-def _decode(raw: str | None) -> Any:
-    if raw is None:
-        return None
-    import json  # here: json costs `import zero_session` ~1.5 ms
-
-    try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        return {"_invalid_json": raw}
-
-
-def _to_events(ulid: str, rows: list[tuple[Any, ...]]) -> list[Event]:
-    return [
-        Event(ulid, seq, at_ms, kind, text, _decode(raw)) for seq, at_ms, kind, text, raw in rows
-    ]
-
-
 def read_window(store: StoreCore, ulid: str, from_seq: int, limit: int) -> TimelineWindow:
     """The events with ``from_seq <= seq < from_seq + limit`` (fewer at the end)."""
     with store._reading() as conn:
@@ -178,7 +161,7 @@ def _match_chunk(
             continue
         params = (segment_id, start, end, pattern, limit - len(found))
         rows = fetch_all(conn, _MATCH_SQL + order, params, blob_sql=_MATCH_BLOB_SQL + order)
-        found += _to_events(owner, rows)
+        found += to_events(owner, rows)
         if len(found) >= limit:
             break
     return found
