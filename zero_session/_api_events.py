@@ -177,17 +177,6 @@ class EventMethods(StoreCore):
                 if not fetch_all(conn, _STILL_THERE, (session_id, ulid)):
                     raise SessionNotFound(ulid, "deleted while its timeline was being read")
                 page = read_page(conn, owner, after_seq, page_end) if after_seq < upto else []
-        while page or after_seq < page_end:
-            yield page
-            if page_end >= upto:
-                return
-            after_seq, page_end = page_end, min(page_end + REPLAY_PAGE, upto)
-            with self._reading() as conn:
-                # The session is remembered by its internal id, which a new session may
-                # take once it is deleted: never read another session's events.
-                if not fetch_all(conn, _STILL_THERE, (session_id, ulid)):
-                    raise SessionNotFound(ulid, "deleted while its timeline was being read")
-                page = read_page(conn, owner, after_seq, page_end)
 
     # ------------------------------------ fast paths for adapters (no Event objects)
 
