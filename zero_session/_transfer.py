@@ -13,6 +13,17 @@ Format 1, one JSON object per line, each with a ``type``:
 - last, ``{"type": "milestone", "key": …, "value": …, "at_ms": …}``: every milestone for
   a whole-store export, only the labels of the exported sessions otherwise.
 
+Format 2 is format 1 plus, on the line of a session pulled from another store, its
+``"origin"`` (the origin's store id) and ``"origin_labels"`` (a JSON array of names, when
+it has any).  An export writes format 2 only when one of its sessions has an origin, so
+every other export stays format 1 byte for byte; a version that knows only format 1
+refuses such a file instead of making the pulled sessions its own.  Import reads both.
+A session's origin comes back with it, so an imported pulled session still belongs to
+its origin (``append`` raises ForeignSession) -- except in the origin store itself:
+importing a session whose origin is the importing store's own id makes it that store's
+own session again (no origin, no origin labels).  A session already in the store must
+have the file's origin (after that rule) to gain events.
+
 Import runs in one transaction: a bad line anywhere leaves the store as it was.  A new
 session row is inserted with its final ``last_seq`` before its events, because the
 append-only trigger ``events_refuse_out_of_range`` admits only seqs up to the session's
@@ -41,7 +52,7 @@ from typing import Any, Protocol
 import apsw
 import attrs
 
-from . import _events, _milestones, _search
+from . import _events, _milestones, _origins, _search
 from ._events import MAX_DATA_DEPTH
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
@@ -49,9 +60,12 @@ from .errors import InvalidInput
 from .ids import is_ulid
 from .models import iso_utc
 
-__all__ = ["FORMAT", "TransferCounts", "export_to", "import_from"]
+__all__ = ["FORMAT", "FORMAT_WITH_ORIGINS", "TransferCounts", "export_to", "import_from"]
 
 FORMAT = 1
+FORMAT_WITH_ORIGINS = 2
+"""The format of an export that holds a pulled session (its origin and origin labels)."""
+_KNOWN_FORMATS = (FORMAT, FORMAT_WITH_ORIGINS)
 HEADER_TYPE = "zero-session-export"
 _PAGE = 5_000
 
@@ -117,10 +131,11 @@ def _decode_json(raw: str | None) -> tuple[bool, Any]:
 
 
 def _selected_ids(conn: apsw.Connection, ulids: Sequence[str] | None) -> list[tuple[Any, ...]]:
-    """(id, parent ulid) plus columns of the sessions to export, parents first."""
+    """(id, parent ulid) plus columns of the sessions to export, then their origin and
+    origin labels, parents first."""
     columns = ", ".join(f"CAST(s.{c} AS BLOB)" if c == "meta" else f"s.{c}" for c in _COLUMNS)
     base = (
-        f"SELECT s.id, p.ulid, {columns} "
+        f"SELECT s.id, p.ulid, {columns}, s.origin_store_id, s.origin_labels "
         "FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id"
     )
     if ulids is None:
@@ -174,13 +189,16 @@ def export_to(
 ) -> TransferCounts:
     """Write the sessions ``ulids`` with their ancestors (None: the whole store) to ``out``.
 
-    Call inside one read transaction so the export is a consistent snapshot.
+    Call inside one read transaction so the export is a consistent snapshot.  The header
+    says format 2 when a session has an origin (see the module's docstring), else 1.
     """
+    rows = _selected_ids(conn, ulids)
+    with_origins = any(row[-2] is not None for row in rows)
     out.write(
         _line(
             {
                 "type": HEADER_TYPE,
-                "format": FORMAT,
+                "format": FORMAT_WITH_ORIGINS if with_origins else FORMAT,
                 "exported_at_ms": now_ms,
                 "exported_at": iso_utc(now_ms),
             }
@@ -188,15 +206,20 @@ def export_to(
     )
     n_sessions = n_events = 0
     exported: list[str] = []
-    for row in _selected_ids(conn, ulids):
+    for row in rows:
         session_id, parent = row[0], row[1]
-        fields = dict(zip(_COLUMNS, row[2:], strict=True))
+        origin, origin_labels = row[-2], row[-1]
+        fields = dict(zip(_COLUMNS, row[2:-2], strict=True))
         raw_meta = fields.pop("meta")
         meta_text = raw_meta.decode("utf-8", "replace") if isinstance(raw_meta, bytes) else raw_meta
         record: dict[str, Any] = {"type": "session", "ulid": fields.pop("ulid"), "parent": parent}
         record.update(fields)
         valid, meta = _decode_json(meta_text)
         record["meta" if valid else "meta_json"] = meta
+        if origin is not None:
+            record["origin"] = origin
+            if origin_labels is not None:
+                record["origin_labels"] = list(_origins.decode_labels(origin_labels))
         for name in _ISO_COPIES:
             record[name.removesuffix("_ms")] = iso_utc(record[name])
         out.write(_line(record))
@@ -309,6 +332,8 @@ class _Importer:
         self.batch: list[tuple[Any, ...]] = []
         self.sessions = self.events = self.milestones = 0
         self.labels: list[tuple[str, str]] = []
+        # A session whose origin is this store is this store's own again.
+        self.store_id = _origins._read_store_id(conn)
 
     def counts(self) -> TransferCounts:
         return TransferCounts(self.sessions, self.events, self.milestones)
@@ -329,6 +354,23 @@ class _Importer:
             )
         self.open = None
 
+    def origin(self, record: dict[str, Any], where: str) -> tuple[str | None, str | None]:
+        """The session's origin store id and origin labels (as the column's JSON text),
+        both None for a session of this store.  Raises InvalidInput for an origin that is
+        not a ulid, or labels that are not a JSON array of strings."""
+        origin = _optional(record, "origin", str, where)
+        labels = record.get("origin_labels")
+        if origin is not None and not is_ulid(origin):
+            raise InvalidInput(f"{where}: origin {origin!r:.80} is not a store id (a ulid)")
+        if labels is not None:
+            if not isinstance(labels, list) or not all(isinstance(n, str) for n in labels):
+                raise InvalidInput(f"{where}: origin_labels must be a JSON array of strings")
+            if origin is None:
+                raise InvalidInput(f"{where}: origin_labels without an origin")
+        if origin is None or origin == self.store_id:
+            return None, None
+        return origin, json.dumps(sorted(set(labels))) if labels else None
+
     def session(self, record: dict[str, Any], where: str) -> None:
         self.close_session()
         ulid = _require(record, "ulid", str, where)
@@ -345,6 +387,7 @@ class _Importer:
             if not isinstance(meta, dict):
                 raise InvalidInput(f"{where}: meta must be a JSON object")
             meta_json = _events.encode_data(meta, max_bytes=self.max_event_bytes) or "{}"
+        origin, origin_labels = self.origin(record, where)
         fork_seq, last_seq = ints["fork_seq"], ints["last_seq"]
         if fork_seq < 0 or last_seq < fork_seq:
             raise InvalidInput(f"{where}: needs 0 <= fork_seq <= last_seq")
@@ -363,33 +406,58 @@ class _Importer:
                 raise InvalidInput(f"{where}: fork_seq {fork_seq} is past the parent's last seq")
         existing = fetch_all(
             self.conn,
-            "SELECT id, parent_id, fork_seq, started_at_ms, last_seq, last_event_at_ms "
-            "FROM sessions WHERE ulid = ?",
+            "SELECT id, parent_id, fork_seq, started_at_ms, last_seq, last_event_at_ms, "
+            "origin_store_id FROM sessions WHERE ulid = ?",
             (ulid,),
         )
         if not existing:
             self.conn.execute(
-                f"INSERT INTO sessions (parent_id, {', '.join(_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})",
-                (parent_id, ulid, *ints.values(), *optional.values(), *texts.values(), meta_json),
+                f"INSERT INTO sessions (parent_id, {', '.join(_COLUMNS)}, origin_store_id, "
+                f"origin_labels) VALUES ({', '.join('?' * (len(_COLUMNS) + 3))})",
+                (
+                    parent_id,
+                    ulid,
+                    *ints.values(),
+                    *optional.values(),
+                    *texts.values(),
+                    meta_json,
+                    origin,
+                    origin_labels,
+                ),
             )
             session_id = self.conn.last_insert_rowid()
             known_upto = fork_seq
             self.sessions += 1
         else:
-            session_id, old_parent, old_fork, old_start, old_last, old_event_at = existing[0]
+            session_id, old_parent, old_fork, old_start, old_last, old_event_at, old_origin = (
+                existing[0]
+            )
             if (old_parent, old_fork, old_start) != (parent_id, fork_seq, ints["started_at_ms"]):
                 raise InvalidInput(
                     f"{where}: session {ulid} is in the store with another parent, fork "
                     "point or start time"
                 )
+            if old_origin != origin:
+                owner = "this store" if old_origin is None else f"its origin store {old_origin}"
+                claim = "the exporting store" if origin is None else f"store {origin}"
+                raise InvalidInput(f"{where}: session {ulid} belongs to {owner} here, not {claim}")
             known_upto = min(old_last, last_seq)
             if last_seq > old_last:
                 newest = max(old_event_at or 0, optional["last_event_at_ms"] or 0) or None
+                # The file refuses to extend a pulled session except through the door a
+                # pull opens (see _origins.py); its origin's events may come this way too.
+                if origin is not None:
+                    self.conn.execute(
+                        "INSERT INTO pulling_sessions (session_id) VALUES (?)", (session_id,)
+                    )
                 self.conn.execute(
                     "UPDATE sessions SET last_seq = ?, last_event_at_ms = ? WHERE id = ?",
                     (last_seq, newest, session_id),
                 )
+                if origin is not None:
+                    self.conn.execute(
+                        "DELETE FROM pulling_sessions WHERE session_id = ?", (session_id,)
+                    )
                 # The search index catches up only with sessions listed as pending
                 # (see _search.py); a session it had finished with gains events here.
                 if self.indexed:
@@ -530,7 +598,7 @@ def import_from(
         if not header_seen:
             if kind != HEADER_TYPE:
                 raise InvalidInput(f"{where}: not a zero-session export (no header line)")
-            if record.get("format") != FORMAT:
+            if record.get("format") not in _KNOWN_FORMATS:
                 raise InvalidInput(
                     f"{where}: export format {record.get('format')!r:.80} is unknown"
                 )
