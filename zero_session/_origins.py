@@ -41,17 +41,20 @@ __all__ = [
     "apply_pulled",
     "decode_labels",
     "origin_of",
+    "read_store_id",
     "refuse_foreign",
 ]
 
 STORE_ID_KEY = _milestones.INTERNAL_PREFIX + "store_id"
-"""The milestone holding this store's id (made by ``_sync_source.store_id``)."""
+"""The milestone holding this store's id (made by ``_sync_source.store_id``, which
+re-exports it)."""
 
 PulledEvent = tuple[int, int, str, str, str | None]
 """One pulled event: ``(seq, at_ms, kind, text, data_json)``, data as its exact JSON text."""
 
 
-def _read_store_id(conn: apsw.Connection) -> str | None:
+def read_store_id(conn: apsw.Connection) -> str | None:
+    """This store's id, or None when it has none yet (it never pushed or pulled)."""
     rows = fetch_all(conn, "SELECT value FROM milestones WHERE key = ?", (STORE_ID_KEY,))
     return str(rows[0][0]) if rows else None
 
@@ -171,7 +174,7 @@ def apply_pulled(store: StoreCore, batch: Sequence[PulledSession]) -> list[Sessi
     for pulled in batch:
         _check_shape(pulled)
     with store._writing() as conn:
-        mine = _read_store_id(conn)
+        mine = read_store_id(conn)
         for pulled in batch:
             if pulled.origin == mine:
                 raise InvalidInput(

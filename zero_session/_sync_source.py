@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from . import _milestones
 from ._follow import change_fingerprint
+from ._origins import STORE_ID_KEY
 from ._sessions import LABEL_PREFIX
 from ._sql import fetch_all
 from .ids import new_ulid
@@ -42,7 +43,6 @@ __all__ = [
     "store_id",
 ]
 
-STORE_ID_KEY = _milestones.INTERNAL_PREFIX + "store_id"
 CURSOR_PREFIX = _milestones.INTERNAL_PREFIX + "sync."
 
 

@@ -333,7 +333,7 @@ class _Importer:
         self.sessions = self.events = self.milestones = 0
         self.labels: list[tuple[str, str]] = []
         # A session whose origin is this store is this store's own again.
-        self.store_id = _origins._read_store_id(conn)
+        self.store_id = _origins.read_store_id(conn)
 
     def counts(self) -> TransferCounts:
         return TransferCounts(self.sessions, self.events, self.milestones)
