@@ -36,17 +36,22 @@ def term_env(subprocess_env: dict[str, str]) -> dict[str, str]:
     return dict(subprocess_env, TERM="xterm-256color", TZ="UTC")
 
 
-def test_without_the_extra_browse_names_it_and_exits_1(
-    sample: Sample, subprocess_env: dict[str, str]
-) -> None:
+def _without_textual(
+    sample: Sample, env: dict[str, str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """``zero-session --db SAMPLE ARGS`` in a process where Textual cannot be imported."""
     code = (
         "import sys; sys.modules['textual'] = None\n"
         "from zero_session.cli.main import main\n"
-        f"sys.exit(main(['--db', {str(sample.path)!r}, 'browse']))\n"
+        f"sys.exit(main(['--db', {str(sample.path)!r}, *{list(args)!r}]))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=subprocess_env, capture_output=True, text=True
-    )
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+def test_without_the_extra_browse_names_it_and_exits_1(
+    sample: Sample, subprocess_env: dict[str, str]
+) -> None:
+    done = _without_textual(sample, subprocess_env, "browse")
     assert done.returncode == 1
     assert done.stderr.strip() == f"zero-session: {HINT}"
     assert done.stdout == ""
@@ -216,14 +221,7 @@ def test_shell_resume_left_without_a_choice_exits_1(
 def test_shell_resume_without_the_extra_asks_for_a_needle(
     sample: Sample, subprocess_env: dict[str, str]
 ) -> None:
-    code = (
-        "import sys; sys.modules['textual'] = None\n"
-        "from zero_session.cli.main import main\n"
-        f"sys.exit(main(['--db', {str(sample.path)!r}, 'shell', '--resume']))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], env=subprocess_env, capture_output=True, text=True
-    )
+    done = _without_textual(sample, subprocess_env, "shell", "--resume")
     assert done.returncode == 1
     assert "NEEDLE" in done.stderr and "zero-session[browse]" in done.stderr
     assert "Traceback" not in done.stderr

@@ -29,6 +29,21 @@ def _command() -> list[str]:
     return [sys.executable, "-m", "zero_session.cli.main", "shell"]
 
 
+def _piped(
+    env: dict[str, str], cwd: Path, typed: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """The shell run with ``typed`` piped to it (no terminal), as a finished process."""
+    return subprocess.run(
+        [*_command(), *args],
+        input=typed,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.fixture
 def shell_env(subprocess_env: dict[str, str]) -> dict[str, str]:
     env = dict(subprocess_env, TERM="xterm-256color")
@@ -157,15 +172,7 @@ def test_killed_shell_is_interrupted_on_next_start(
 def test_piped_input_works_without_a_terminal(
     subprocess_env: dict[str, str], tmp_path: Path
 ) -> None:
-    result = subprocess.run(
-        _command(),
-        input="hello\n/nope\n/help\n",
-        env=subprocess_env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _piped(subprocess_env, tmp_path, "hello\n/nope\n/help\n")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[1].startswith("new session ")
@@ -179,15 +186,7 @@ def test_piped_input_works_without_a_terminal(
 def test_no_persist_shell_saves_nothing(
     subprocess_env: dict[str, str], tmp_path: Path, db_path: Path
 ) -> None:
-    result = subprocess.run(
-        [*_command(), "--no-persist"],
-        input="hello\n",
-        env=subprocess_env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _piped(subprocess_env, tmp_path, "hello\n", "--no-persist")
     assert result.returncode == 0, result.stderr
     assert "not saving" in result.stdout
     assert not db_path.exists()
@@ -304,15 +303,7 @@ def test_new_starts_a_fresh_session_instead_of_resuming(
     with Store.open(db_path) as store:
         left = store.start(cwd=tmp_path)
         store.end(left)
-    result = subprocess.run(
-        [*_command(), "--new"],
-        input="hello\n",
-        env=subprocess_env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _piped(subprocess_env, tmp_path, "hello\n", "--new")
     assert result.returncode == 0, result.stderr
     assert "resuming" not in result.stdout and left.ulid not in result.stdout
     assert result.stdout.splitlines()[1].startswith("new session ")
