@@ -109,13 +109,21 @@ def test_slash_filters_the_list_by_label_first_prompt_cwd(sample: Sample) -> Non
     assert seen == [[sample.main], [sample.main], [sample.fork], [sample.other], 3]
 
 
+def _unique_prefix(sample: Sample) -> str:
+    """The shortest prefix of ``sample.other`` that no other sample session has: sessions
+    started in one millisecond share up to 25 characters (python-ulid counts up)."""
+    rest = (sample.main, sample.fork, sample.archived)
+    size = next(n for n in range(6, 27) if not any(u.startswith(sample.other[:n]) for u in rest))
+    return sample.other[:size]
+
+
 def test_a_needle_starts_the_list_filtered_and_a_ulid_prefix_matches(sample: Sample) -> None:
     seen: list[Any] = []
 
     async def steps(app: BrowseApp, pilot: Pilot[Any]) -> None:
         seen.append([u for _, u in _rows(app)])
 
-    drive(sample.path, steps, needle=sample.other[:20].lower())
+    drive(sample.path, steps, needle=_unique_prefix(sample).lower())
     assert seen[0] == [sample.other]
 
 
@@ -351,7 +359,7 @@ def test_archive_and_unarchive(sample: Sample) -> None:
     assert sample.other not in seen[0]
 
     async def unarchive(app: BrowseApp, pilot: Pilot[Any]) -> None:
-        await pilot.press("slash", *sample.other[:12], "enter", "a")
+        await pilot.press("slash", *_unique_prefix(sample), "enter", "a")
 
     drive(sample.path, unarchive, include_archived=True)
     with _store_view(sample.path) as store:
