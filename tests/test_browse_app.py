@@ -10,6 +10,7 @@ import pytest
 from browsing import Sample, drive, screen_text, wait_for
 from textual.pilot import Pilot
 from textual.widgets import Input
+from ulidtools import unique_prefix
 
 from zero_session import Store
 from zero_session.browse._app import BrowseApp
@@ -110,11 +111,7 @@ def test_slash_filters_the_list_by_label_first_prompt_cwd(sample: Sample) -> Non
 
 
 def _unique_prefix(sample: Sample) -> str:
-    """The shortest prefix of ``sample.other`` that no other sample session has: sessions
-    started in one millisecond share up to 25 characters (python-ulid counts up)."""
-    rest = (sample.main, sample.fork, sample.archived)
-    size = next(n for n in range(6, 27) if not any(u.startswith(sample.other[:n]) for u in rest))
-    return sample.other[:size]
+    return unique_prefix(sample.other, sample.main, sample.fork, sample.archived)
 
 
 def test_a_needle_starts_the_list_filtered_and_a_ulid_prefix_matches(sample: Sample) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from clocks import ManualClock
+from ulidtools import unique_prefix
 
 from zero_session import (
     AmbiguousSession,
@@ -124,7 +125,7 @@ def test_forks_labels_find_and_listing(api: Api) -> None:
     assert api("get", child).parent_ulid == parent.ulid
     api("label", child, "kid")
     assert api("find", "kid").ulid == child.ulid
-    assert api("find", child.ulid[:20]).ulid == child.ulid
+    assert api("find", unique_prefix(child.ulid, parent.ulid)).ulid == child.ulid
     assert api("get", child).labels == ("kid",)
     assert [x.ulid for x in api("list_sessions")] == [child.ulid, parent.ulid]
     assert [x.ulid for x in api("list_sessions", 1, before=child)] == [parent.ulid]

@@ -18,6 +18,7 @@ from typing import Any
 
 import apsw
 import pytest
+from ulidtools import unique_prefix
 
 from zero_session import (
     AmbiguousSession,
@@ -66,6 +67,12 @@ def stores(tmp_path: Path, open_store: Callable[..., Store]) -> Callable[[str], 
     return get
 
 
+def _prefix(store: Store, session: Session) -> str:
+    """The shortest prefix that names ``session`` among the store's sessions."""
+    others = (s.ulid for s in store.list_sessions() if s.ulid != session.ulid)
+    return unique_prefix(session.ulid, *others)
+
+
 def tree(a: Store) -> tuple[Session, Session, Session]:
     """A three-level fork tree: root → child (forked mid-way) → grandchild, labelled."""
     root = a.start(cli_version="1.0", meta={"agent": "a1", "z": [1, 2]})
@@ -97,7 +104,10 @@ def test_pull_by_ulid_prefix_and_label_replays_exactly(
     expected = list(a.replay(grandchild.ulid))
     for name, ref in (
         ("by-ulid", grandchild.ulid),
-        ("by-prefix", grandchild.ulid[:10].lower()),
+        (
+            "by-prefix",
+            _prefix(a, grandchild).lower(),
+        ),
         ("by-label", "pre-cpi"),
     ):
         b = stores(name)
@@ -353,7 +363,13 @@ def test_cli_sync_pull_and_list(
     doc = pulled.json()
     assert doc["ulid"] == grandchild.ulid and doc["origin"] == store_id(a)
     assert doc["origin_labels"] == ["pre-cpi"] and doc["last_seq"] == grandchild.last_seq
-    again = _cli(db, pg_dsn, "sync", "pull", grandchild.ulid[:12])
+    again = _cli(
+        db,
+        pg_dsn,
+        "sync",
+        "pull",
+        _prefix(a, grandchild),
+    )
     assert again.code == 0 and f"pulled {grandchild.ulid} (pre-cpi) of store" in again.out
     assert "zero-session shell --resume" in again.err
     with Store.open(db, readonly=True) as b:
@@ -430,7 +446,11 @@ def test_shell_in_a_terminal_resumes_a_session_from_the_server(
     env = cli_env(db, ZERO_SESSION_PG=pg_dsn, TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
     child = pexpect.spawn(
         str(SCRIPT),
-        ["shell", "--resume", grandchild.ulid[:10]],
+        [
+            "shell",
+            "--resume",
+            _prefix(a, grandchild),
+        ],
         env=env,
         cwd=str(tmp_path),
         encoding="utf-8",
