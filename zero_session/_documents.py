@@ -48,10 +48,12 @@ def session_doc(session: Session) -> dict[str, Any]:
 
 def event_doc(event: Event) -> dict[str, Any]:
     """An event as JSON; ``session`` is the ulid of the session that recorded it."""
-    return {
+    at_ms = event.at_ms
+    return {  # times() spelled out: a replay --json builds one per event
         "session": event.session,
         "seq": event.seq,
-        **times("at", event.at_ms),
+        "at_ms": at_ms,
+        "at": iso_utc(at_ms),
         "kind": event.kind,
         "text": event.text,
         "data": event.data,

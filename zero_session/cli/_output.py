@@ -12,10 +12,9 @@ tail) never truncate: a multi-line text continues on indented lines.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -129,7 +128,38 @@ def _visible_cell(cell: Cell) -> Cell:
 
 def compact_json(value: Any) -> str:
     """One-line JSON for showing ``data`` beside an event's text."""
+    import json  # here: a listing without --json and without data needs none
+
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _one_line_encoder() -> Callable[[Any], str]:
+    """A function giving ``json.dumps(doc, ensure_ascii=False)`` of many documents.
+
+    ``json.dumps`` and ``JSONEncoder.encode`` build a new C encoder for every call
+    (about half the cost of encoding one event); this builds it once.  The C encoder
+    (``json.encoder.c_make_encoder``, CPython's own accelerator) is not documented, so
+    without it, or with another signature, this is ``JSONEncoder.encode``.
+    """
+    import json
+    from json import encoder as json_encoder
+
+    encoder = json.JSONEncoder(ensure_ascii=False)
+    make_encoder = getattr(json_encoder, "c_make_encoder", None)
+    if make_encoder is None:
+        return encoder.encode
+    try:
+        # (markers, default, encoder, indent, key separator, item separator, sort_keys,
+        # skipkeys, allow_nan): what JSONEncoder(ensure_ascii=False) passes, without the
+        # cycle check (documents built from the store cannot hold a cycle).
+        chunks = make_encoder(
+            None, encoder.default, json_encoder.encode_basestring, None, ": ", ", ",
+            False, False, True,
+        )  # fmt: skip
+    except TypeError:
+        return encoder.encode
+    join = "".join
+    return lambda doc: join(chunks(doc, 0))
 
 
 class Output:
@@ -152,16 +182,19 @@ class Output:
 
     def document(self, doc: Any) -> None:
         """Print one JSON document (indented)."""
+        import json
+
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
     def document_lines(self, docs: Iterable[Any]) -> None:
         """Print one JSON array with one compact element per line, written as it goes.
 
-        For long arrays (a replay of many events): the elements are encoded by the C
-        encoder (``indent`` makes ``json`` encode in Python, ~3x the time of the plain
-        text), and no list of all of them is built first.
+        For long arrays (a replay of many events): the elements are encoded by one C
+        encoder made once (``indent`` makes ``json`` encode in Python, ~3x the time of
+        the plain text; ``json.dumps`` per element makes a new encoder each time), and
+        no list of all of them is built first.
         """
-        encode = json.JSONEncoder(ensure_ascii=False).encode
+        encode = _one_line_encoder()
         write = sys.stdout.write
         separator = "[\n"
         for doc in docs:
@@ -171,6 +204,8 @@ class Output:
 
     def json_line(self, doc: Any) -> None:
         """Print one JSON object on one line and flush (streams such as ``--follow``)."""
+        import json
+
         sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
