@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from fnmatch import fnmatchcase
-from pathlib import Path
 
 import click
 
@@ -78,6 +76,8 @@ def _labelled(store: Store, pattern: str | None) -> set[str] | None:
     """The ulids of sessions with a label matching the glob ``pattern`` (None: no filter)."""
     if pattern is None:
         return None
+    from fnmatch import fnmatchcase
+
     return {ulid for name, ulid in store.labels().items() if fnmatchcase(name, pattern)}
 
 
@@ -86,7 +86,7 @@ def _candidates(
     *,
     labelled: set[str] | None,
     include_archived: bool,
-    cwd: Path | None,
+    cwd: str | None,
     page: int,
 ) -> Iterator[Session]:
     """Sessions newest first: the labelled ones directly, or the listing in pages."""
@@ -120,7 +120,7 @@ def _candidates(
 @click.option("--label", help="Only sessions with this label (glob patterns like 'pre-*' work).")
 @click.option(
     "--cwd",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=click.Path(file_okay=False),
     help="Only sessions of this folder, or of its nearest parent that has some (like resume).",
 )
 @click.option(
@@ -136,7 +136,7 @@ def list_command(
     limit: int,
     statuses: tuple[str, ...],
     label: str | None,
-    cwd: Path | None,
+    cwd: str | None,
     since: int | None,
     include_archived: bool,
 ) -> None:
