@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 import apsw
 import attrs
 
-from . import _milestones
 from ._sql import fetch_all
 from .errors import ForeignSession, InvalidInput, ReadOnlyStore
 from .ids import is_ulid, new_ulid
@@ -45,9 +44,10 @@ __all__ = [
     "refuse_foreign",
 ]
 
-STORE_ID_KEY = _milestones.INTERNAL_PREFIX + "store_id"
+STORE_ID_KEY = "zero_session.store_id"
 """The milestone holding this store's id (made by ``_sync_source.store_id``, which
-re-exports it)."""
+re-exports it), under ``_milestones.INTERNAL_PREFIX`` so that the API cannot write it.
+Spelled out: ``_milestones`` imports this module (through ``_scopes`` and ``_sessions``)."""
 
 PulledEvent = tuple[int, int, str, str, str | None]
 """One pulled event: ``(seq, at_ms, kind, text, data_json)``, data as its exact JSON text."""
