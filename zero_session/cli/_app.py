@@ -9,6 +9,7 @@ when interrupted.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Sequence
@@ -123,6 +124,13 @@ def cli(ctx: click.Context, db: str | None, json_output: bool, busy_timeout_ms: 
     least 6 characters.  Tables show local time; --json shows epoch ms and ISO-8601 UTC.
     """
     ctx.obj = State(db=db, json_output=json_output, busy_timeout_ms=busy_timeout_ms)
+    if not gc.isenabled():
+        # main() imported with the collector off (see main.py), and the command's module
+        # is loaded now.  Freezing first keeps the collector from walking everything
+        # imported so far at its next pass, and in every full pass of a long command
+        # (browse, shell, follow).
+        gc.freeze()
+        gc.enable()
 
 
 def _fail(message: str) -> int:
