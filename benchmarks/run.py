@@ -176,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r.workload}: {r.extra['over_piped']:.2f}x the piped time (target <= 2)")
         if "over_plain" in r.extra:
             print(f"  {r.workload}: {r.extra['over_plain']:.2f}x the plain time (target <= 1.3)")
+        if "floor_s" in r.extra and r.contender == w.ZS:
+            print(
+                f"  {r.workload}: {r.seconds * 1e3:.1f} ms (target <= 45); "
+                f"python -c pass {r.extra['python_s'] * 1e3:.1f} ms, "
+                f"importing attrs, click and apsw {r.extra['floor_s'] * 1e3:.1f} ms"
+            )
     if agents:
         print("\nsame API: the OpenAI Agents SDK Session protocol, SQLiteSession vs our adapter")
         print(_report.results_table(agents, ["openai-agents"]))
