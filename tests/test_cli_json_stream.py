@@ -45,3 +45,14 @@ def test_an_empty_replay_is_an_empty_array(db_path: Path, store: Store) -> None:
     result = run(db_path, "replay", session.ulid, "--json")
     assert result.code == 0, result.err
     assert result.out == "[]\n"
+
+
+def test_a_long_replay_is_one_array_across_pages_of_lines(db_path: Path, store: Store) -> None:
+    session = store.start()
+    store.append_many(session, [("system", f"line {n}", {"n": n}) for n in range(1_203)])
+    result = run(db_path, "replay", session.ulid, "--json")
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == 1_205
+    assert all(line.endswith("},") for line in lines[1:-2]) and lines[-2].endswith("}")
+    assert [json.loads(line.rstrip(","))["seq"] for line in lines[1:-1]] == list(range(1, 1_204))

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import islice, repeat
 from typing import Any
 
 import attrs
@@ -56,6 +57,7 @@ _SGR_CODES = {
     "cyan": "36",
 }
 _RESET = "\x1b[0m"
+_LINES_PER_WRITE = 500  # JSON lines joined into one write
 
 
 def _sgr(style: str | None) -> str:
@@ -133,13 +135,14 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _one_line_encoder() -> Callable[[Any], str]:
-    """A function giving ``json.dumps(doc, ensure_ascii=False)`` of many documents.
+def _encode_each(docs: Iterable[Any]) -> Iterator[str]:
+    """``json.dumps(doc, ensure_ascii=False)`` of each document, lazily.
 
     ``json.dumps`` and ``JSONEncoder.encode`` build a new C encoder for every call
-    (about half the cost of encoding one event); this builds it once.  The C encoder
-    (``json.encoder.c_make_encoder``, CPython's own accelerator) is not documented, so
-    without it, or with another signature, this is ``JSONEncoder.encode``.
+    (about half the cost of encoding one event); this builds one, and maps it over the
+    documents in C.  The C encoder (``json.encoder.c_make_encoder``, CPython's own
+    accelerator) is not documented, so without it, or with another signature, this maps
+    ``JSONEncoder.encode``.
     """
     import json
     from json import encoder as json_encoder
@@ -147,7 +150,7 @@ def _one_line_encoder() -> Callable[[Any], str]:
     encoder = json.JSONEncoder(ensure_ascii=False)
     make_encoder = getattr(json_encoder, "c_make_encoder", None)
     if make_encoder is None:
-        return encoder.encode
+        return map(encoder.encode, docs)
     try:
         # (markers, default, encoder, indent, key separator, item separator, sort_keys,
         # skipkeys, allow_nan): what JSONEncoder(ensure_ascii=False) passes, without the
@@ -157,9 +160,8 @@ def _one_line_encoder() -> Callable[[Any], str]:
             False, False, True,
         )  # fmt: skip
     except TypeError:
-        return encoder.encode
-    join = "".join
-    return lambda doc: join(chunks(doc, 0))
+        return map(encoder.encode, docs)
+    return map("".join, map(chunks, docs, repeat(0)))
 
 
 class Output:
@@ -192,15 +194,18 @@ class Output:
         For long arrays (a replay of many events): the elements are encoded by one C
         encoder made once (``indent`` makes ``json`` encode in Python, ~3x the time of
         the plain text; ``json.dumps`` per element makes a new encoder each time), and
-        no list of all of them is built first.
+        written a page of lines at a time; no list of all of them is built first.
         """
-        encode = _one_line_encoder()
+        lines = _encode_each(docs)
         write = sys.stdout.write
-        separator = "[\n"
-        for doc in docs:
-            write(separator + encode(doc))
-            separator = ",\n"
-        write("[]\n" if separator == "[\n" else "\n]\n")
+        first = next(lines, None)
+        if first is None:
+            write("[]\n")
+            return
+        write("[\n" + first)
+        while page := list(islice(lines, _LINES_PER_WRITE)):
+            write(",\n" + ",\n".join(page))
+        write("\n]\n")
 
     def json_line(self, doc: Any) -> None:
         """Print one JSON object on one line and flush (streams such as ``--follow``)."""
