@@ -32,6 +32,7 @@ HEAVY = (
     "zero_session._summary",
     "zero_session._stats",
     "zero_session._backup",
+    "zero_session._pulled",
     "zero_session._tree",
     "zero_session._timeline",
     "psycopg",

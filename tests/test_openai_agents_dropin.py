@@ -317,7 +317,7 @@ def test_a_cancelled_write_is_waited_for_before_the_cancellation_propagates(
 
 def _pull(source: Store, into: Store, ulid: str) -> None:
     """What ``sync.pull`` writes locally: ``ulid`` with its events, owned by ``source``."""
-    from zero_session._origins import PulledSession, apply_pulled
+    from zero_session._pulled import PulledSession, apply_pulled
     from zero_session._sync_source import store_id
 
     s = source.get(ulid)

@@ -1,7 +1,7 @@
 """Pulled sessions belong to their origin store: the local half of pull, without a server.
 
 Store A records sessions; a batch made from A's public API (what a pull reads from the
-server) is applied to store B with ``_origins.apply_pulled``.  B may read, label, archive
+server) is applied to store B with ``_pulled.apply_pulled``.  B may read, label, archive
 and fork them, never continue them, and a bad batch leaves B's file as it was.
 """
 
@@ -30,7 +30,7 @@ from zero_session import (
     Status,
     Store,
 )
-from zero_session._origins import PulledSession, apply_pulled
+from zero_session._pulled import PulledSession, apply_pulled
 from zero_session._sync_source import store_id as made_store_id
 from zero_session.models import Session
 

@@ -1,7 +1,7 @@
 """Export and import carry a pulled session's origin: an imported pulled session still
 belongs to its origin store, and goes back to being the origin's own only there.
 
-Pulled sessions are made without a server by ``_origins.apply_pulled`` (as in
+Pulled sessions are made without a server by ``_pulled.apply_pulled`` (as in
 tests/test_origins.py); the files are real, and every refusal leaves the store as it was.
 """
 
@@ -18,7 +18,7 @@ from clirunner import assert_user_error, run
 from test_origins import pulled, snapshot, store_id, tree
 
 from zero_session import ForeignSession, InvalidInput, Store
-from zero_session._origins import apply_pulled
+from zero_session._pulled import apply_pulled
 
 
 def exported(store: Store, sessions: list[str] | None = None) -> list[str]:

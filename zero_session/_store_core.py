@@ -23,7 +23,6 @@ import apsw
 from . import _fork_safety, _schema
 from ._busy import wait_when_busy
 from ._files import create_private_file, immutable_uri, not_utf8
-from ._group_commit import GroupCommit
 from ._sql import fetch_all
 from ._typed import wrong_type
 from .errors import (
@@ -42,6 +41,8 @@ from .models import Session
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from ._group_commit import GroupCommit
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT_MS",
@@ -391,6 +392,8 @@ class StoreCore:
         """
         committer = self._group_commit
         if committer is None:
+            from ._group_commit import GroupCommit  # here: reading needs none of it
+
             committer = self._group_commit = GroupCommit(
                 self._lock, self._writable_connection, self._translated, pid=self._pid
             )

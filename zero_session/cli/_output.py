@@ -17,9 +17,7 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice, repeat
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from .._visible import visible
 from ..models import Event
@@ -76,10 +74,13 @@ Cell = str | tuple[str, str]
 """A table cell: its text, or (text, style name from STYLES)."""
 
 
-@attrs.frozen(slots=True)
-class Column:
+class Column(NamedTuple):
     """A table column: header, alignment, the width past which cells are truncated, and
-    (on a narrow terminal) the width below which it never shrinks."""
+    (on a narrow terminal) the width below which it never shrinks.
+
+    A NamedTuple, not an attrs class: internal, and created by every command's import
+    (an attrs class costs ~0.4 ms to create).
+    """
 
     header: str
     right: bool = False

@@ -4,7 +4,7 @@
 unique ulid prefix of six or more characters, like ``Store.find``), reads the session
 and every fork ancestor its timeline needs from one consistent snapshot of the server
 (``REPEATABLE READ``), and only then writes them into the file in one local transaction
-(``_origins.apply_pulled``), which validates the whole batch.  A pull that dies while
+(``_pulled.apply_pulled``), which validates the whole batch.  A pull that dies while
 reading (server killed, link frozen) has written nothing; the next pull starts over.
 Pulling again brings only the events after the local copy's last seq, and refreshes
 the end time and the origin's labels.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import _sync_source
-from .._origins import PulledSession, apply_pulled
+from .._pulled import PulledSession, apply_pulled
 from ..errors import AmbiguousSession, InvalidInput, SessionNotFound, SyncError
 from ..ids import is_ulid, normalise_prefix
 
