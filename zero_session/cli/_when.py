@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 
 __all__ = ["parse_duration", "parse_since"]
 
-_DURATION = re.compile(r"(\d+)\s*([smhdw])")
+_DURATION = r"(\d+)\s*([smhdw])"  # compiled (and cached by re) on first use, not at import
 _UNIT_MS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 
 def _duration_ms(text: str) -> int | None:
-    match = _DURATION.fullmatch(text.strip().lower())
+    match = re.fullmatch(_DURATION, text.strip().lower())
     if match is None:
         return None
     return int(match.group(1)) * _UNIT_MS[match.group(2)]
