@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache, lru_cache
 from itertools import islice, repeat
 from typing import Any, NamedTuple
 
@@ -58,6 +59,7 @@ _RESET = "\x1b[0m"
 _LINES_PER_WRITE = 500  # JSON lines joined into one write
 
 
+@cache  # a replay on a terminal asks three times per event, always the same few styles
 def _sgr(style: str | None) -> str:
     """The escape sequence that turns ``style`` (a key of STYLES or its words) on."""
     words = STYLES.get(style, style).split() if style else ()
@@ -68,6 +70,18 @@ def _sgr(style: str | None) -> str:
 def _styled(text: str, style: str | None) -> str:
     start = _sgr(style)
     return f"{start}{text}{_RESET}" if start and text else text
+
+
+_DIM = _sgr("dim")
+_KIND_WIDTH = 11
+
+
+@lru_cache(maxsize=256)  # a replay shows a few kinds many times
+def _shown_kind(kind: str, escape: bool, colour: bool) -> str:
+    """An event's kind padded to its column, escaped on a terminal, coloured by kind."""
+    padded = f"{kind:<{_KIND_WIDTH}}"
+    shown = visible(padded) if escape else padded
+    return _styled(shown, STYLES.get(kind)) if colour else shown
 
 
 Cell = str | tuple[str, str]
@@ -304,19 +318,19 @@ class Output:
     def event(self, event: Event, *, flush: bool = False) -> None:
         """One event as ``seq  time  kind  text  data``; the text is never truncated."""
         head = f"{event.seq:>6}  {local_time(event.at_ms)}  "
-        kind = f"{event.kind:<11}"
-        indent = "\n" + " " * (len(head) + len(kind) + 2)
+        kind = _shown_kind(event.kind, self.escape, self.colour)
+        indent = "\n" + " " * (len(head) + max(len(event.kind), _KIND_WIDTH) + 2)
         text = visible(event.text) if self.escape else event.text
         body = text.replace("\n", indent)
-        data = f"  {compact_json(event.data)}" if event.data is not None else ""
-        if self.escape:
-            kind, data = visible(kind), visible(data)
+        data = ""
+        if event.data is not None:
+            data = f"  {compact_json(event.data)}"
+            if self.escape:
+                data = visible(data)
+            if self.colour:
+                data = f"{_DIM}{data}{_RESET}"
         if self.colour:
-            head, kind, data = (
-                _styled(head, "dim"),
-                _styled(kind, STYLES.get(event.kind)),
-                _styled(data, "dim"),
-            )
+            head = f"{_DIM}{head}{_RESET}"
         sys.stdout.write(f"{head}{kind}  {body}{data}\n")
         if flush:
             sys.stdout.flush()
