@@ -4,6 +4,8 @@ as epoch ms (``*_ms``) plus ISO-8601 UTC."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
@@ -12,7 +14,15 @@ from .models import Event, Milestone, Session, iso_utc
 if TYPE_CHECKING:
     from .store import Store
 
-__all__ = ["event_doc", "milestone_doc", "session_doc", "share_doc", "times"]
+__all__ = [
+    "event_doc",
+    "event_json_lines",
+    "json_encoder",
+    "milestone_doc",
+    "session_doc",
+    "share_doc",
+    "times",
+]
 
 
 def times(name: str, at_ms: int | None) -> dict[str, Any]:
@@ -58,6 +68,55 @@ def event_doc(event: Event) -> dict[str, Any]:
         "text": event.text,
         "data": event.data,
     }
+
+
+@cache
+def json_encoder(*, compact: bool = False) -> Callable[[Any], str]:
+    """``json.dumps(value, ensure_ascii=False)`` (with ``separators=(",", ":")`` when
+    ``compact``) as one function made once, for encoding many values.
+
+    ``json.dumps`` builds a new encoder for every call, which costs more than encoding a
+    small value.  This makes CPython's C encoder once (``json.encoder.c_make_encoder``,
+    not documented; ``JSONEncoder.encode`` where it is missing or differs).  The values
+    are documents built from the store, which cannot hold a cycle: no cycle check.
+    """
+    import json
+    from json import encoder as json_encoder
+
+    item_separator, key_separator = (",", ":") if compact else (", ", ": ")
+    encoder = json.JSONEncoder(ensure_ascii=False, separators=(item_separator, key_separator))
+    make_encoder = getattr(json_encoder, "c_make_encoder", None)
+    if make_encoder is None:
+        return encoder.encode
+    try:
+        # (markers, default, encoder, indent, key separator, item separator, sort_keys,
+        # skipkeys, allow_nan): what JSONEncoder passes, without the cycle check.
+        chunks = make_encoder(
+            None, encoder.default, json_encoder.encode_basestring, None,
+            key_separator, item_separator, False, False, True,
+        )  # fmt: skip
+    except TypeError:
+        return encoder.encode
+    join = "".join
+    return lambda value: join(chunks(value, 0))
+
+
+def event_json_lines(events: Iterable[Event]) -> Iterator[str]:
+    """Each event's :func:`event_doc` as ``json.dumps(doc, ensure_ascii=False)`` gives it,
+    written as text without building the dictionary (half the cost, for ``replay
+    --json`` of many events).  tests/test_cli_json_stream.py holds the two to the same
+    bytes: a field added to :func:`event_doc` goes here too."""
+    from json.encoder import encode_basestring as quoted
+
+    encode = json_encoder()
+    for event in events:
+        at_ms, data = event.at_ms, event.data
+        at = iso_utc(at_ms)
+        yield (
+            f'{{"session": {quoted(event.session)}, "seq": {event.seq}, "at_ms": {at_ms}, '
+            f'"at": {"null" if at is None else quoted(at)}, "kind": {quoted(event.kind)}, '
+            f'"text": {quoted(event.text)}, "data": {"null" if data is None else encode(data)}}}'
+        )
 
 
 def milestone_doc(milestone: Milestone) -> dict[str, Any]:

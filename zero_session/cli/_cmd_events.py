@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 import click
 
-from .._documents import event_doc
+from .._documents import event_doc, event_json_lines
 from ..models import KIND_PATTERN, Event
 from ..store import Store
 from ._output import Output
@@ -75,7 +75,7 @@ def print_events(out: Output, events: Iterable[Event], *, stream: bool) -> None:
 
 def _print_events(out: Output, events: Iterable[Event], *, stream: bool) -> None:
     if out.json and not stream:
-        out.document_lines(map(event_doc, events))
+        out.array_lines(event_json_lines(events))
         return
     previous: str | None = None
     for event in events:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache, lru_cache
-from itertools import islice, repeat
+from itertools import islice
 from typing import Any, NamedTuple
 
+from .._documents import json_encoder
 from .._visible import visible
 from ..models import Event
 
@@ -145,38 +146,7 @@ def _visible_cell(cell: Cell) -> Cell:
 
 def compact_json(value: Any) -> str:
     """One-line JSON for showing ``data`` beside an event's text."""
-    import json  # here: a listing without --json and without data needs none
-
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def _encode_each(docs: Iterable[Any]) -> Iterator[str]:
-    """``json.dumps(doc, ensure_ascii=False)`` of each document, lazily.
-
-    ``json.dumps`` and ``JSONEncoder.encode`` build a new C encoder for every call
-    (about half the cost of encoding one event); this builds one, and maps it over the
-    documents in C.  The C encoder (``json.encoder.c_make_encoder``, CPython's own
-    accelerator) is not documented, so without it, or with another signature, this maps
-    ``JSONEncoder.encode``.
-    """
-    import json
-    from json import encoder as json_encoder
-
-    encoder = json.JSONEncoder(ensure_ascii=False)
-    make_encoder = getattr(json_encoder, "c_make_encoder", None)
-    if make_encoder is None:
-        return map(encoder.encode, docs)
-    try:
-        # (markers, default, encoder, indent, key separator, item separator, sort_keys,
-        # skipkeys, allow_nan): what JSONEncoder(ensure_ascii=False) passes, without the
-        # cycle check (documents built from the store cannot hold a cycle).
-        chunks = make_encoder(
-            None, encoder.default, json_encoder.encode_basestring, None, ": ", ", ",
-            False, False, True,
-        )  # fmt: skip
-    except TypeError:
-        return map(encoder.encode, docs)
-    return map("".join, map(chunks, docs, repeat(0)))
+    return json_encoder(compact=True)(value)  # one encoder for every event of a replay
 
 
 class Output:
@@ -203,15 +173,11 @@ class Output:
 
         sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
 
-    def document_lines(self, docs: Iterable[Any]) -> None:
-        """Print one JSON array with one compact element per line, written as it goes.
-
-        For long arrays (a replay of many events): the elements are encoded by one C
-        encoder made once (``indent`` makes ``json`` encode in Python, ~3x the time of
-        the plain text; ``json.dumps`` per element makes a new encoder each time), and
-        written a page of lines at a time; no list of all of them is built first.
-        """
-        lines = _encode_each(docs)
+    def array_lines(self, lines: Iterable[str]) -> None:
+        """Print one JSON array whose elements are ``lines`` (each one JSON text on one
+        line), written a page of lines at a time as they come: a replay of many events
+        is never held whole."""
+        lines = iter(lines)
         write = sys.stdout.write
         first = next(lines, None)
         if first is None:
