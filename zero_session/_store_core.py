@@ -265,9 +265,10 @@ class StoreCore:
         if "\x00" in target or not_utf8(target):
             raise InvalidInput(f"path {target!r} is not a possible SQLite file name")
         try:  # one stat answers "a file?" and "exists?" (the open path is hot in CLIs)
-            exists, mode = True, os.stat(target).st_mode
+            found = os.stat(target)
+            exists, mode, size = True, found.st_mode, found.st_size
         except (OSError, ValueError):
-            exists, mode = False, stat.S_IFREG
+            exists, mode, size = False, stat.S_IFREG, 0
         if not stat.S_ISREG(mode):
             raise NotAStore(f"{target} is {_kind_of(mode)}, not a regular file: not a store")
         uri = None
@@ -285,10 +286,17 @@ class StoreCore:
             except OSError as exc:
                 raise StorageError(f"cannot create {target}: {exc}") from exc
             flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
+        # A custom VFS may store the file differently: it is asked through SQLite.
+        current = (
+            exists
+            and vfs is None
+            and _schema.header_is_current(target, size, writable=not readonly)
+        )
         try:
             return cls._connect(
                 target,
                 uri=uri,
+                current=current,
                 flags=flags,
                 vfs=vfs,
                 durability=durability,
@@ -323,6 +331,7 @@ class StoreCore:
         path: str,
         *,
         uri: str | None = None,
+        current: bool = False,
         flags: int,
         vfs: str | None,
         durability: str,
@@ -340,7 +349,9 @@ class StoreCore:
                 else apsw.Connection(name, flags=flags)
             )
             wait_when_busy(conn, busy_timeout_ms)
-            configured = not _schema.is_current(conn)
+            if current and not readonly and conn.readonly("main"):
+                current = False  # SQLite could only open it read-only: let it explain
+            configured = not (current or _schema.is_current(conn))
             if configured:
                 # New, older or foreign file: check it, configure and migrate now.
                 version = _schema.check_identity(conn, path)
@@ -423,9 +434,27 @@ class StoreCore:
             conn, self._conn = self._conn, None
             if conn is not None:
                 try:
+                    if self._wal_is_empty():
+                        conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
                     conn.close()
                 except apsw.Error as exc:
                     raise translate(exc, context=self._path) from exc
+
+    def _wal_is_empty(self) -> bool:
+        """Whether the ``-wal`` exists and holds nothing (only reads since it was made).
+
+        Closing the last connection to a WAL file checkpoints and deletes the ``-wal``
+        and ``-shm``, and the next reader creates both again: for a store that only
+        read, that round trip is most of what opening it costs.  With nothing in the
+        ``-wal`` there is nothing to fold back, so the close leaves the two files (an
+        empty ``-wal``: the main file holds every commit) for the next open.  A store
+        that wrote, or one whose ``-wal`` holds another process's commits, closes as
+        SQLite always does.  See https://www.sqlite.org/c3ref/c_dbconfig_defensive.html.
+        """
+        try:
+            return os.stat(self._path + "-wal").st_size == 0
+        except (OSError, ValueError):
+            return False
 
     def interrupt(self) -> None:
         """Cancel the read this store is running now, from another thread (a UI's "stop").
