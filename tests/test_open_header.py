@@ -95,3 +95,12 @@ def test_reading_the_header_keeps_the_locks_of_another_store(tmp_path: object) -
         reading.append(ulid, "prompt", "still mine")
     assert sqlite3_shell(path, "SELECT count(*) FROM events;").strip() == "2"
     assert side_files(path) == {}
+
+
+def test_a_store_that_created_the_file_leaves_no_wal(tmp_path: object) -> None:
+    """Creating a store migrates it and folds the WAL back (truncating it to nothing):
+    an empty ``-wal`` then, but this store wrote, so its close removes it as before."""
+    path = f"{tmp_path}/sessions.db"
+    with Store.open(path) as store:
+        assert store.list_sessions() == []
+    assert side_files(path) == {}
