@@ -117,17 +117,11 @@ def connect(path: Path | str, durability: str) -> apsw.Connection:
     return conn
 
 
-_HEADER_FLAGS = [apsw.SQLITE_OPEN_MAIN_DB | apsw.SQLITE_OPEN_READONLY, 0]
-
-
-def header_version_and_id(path: str) -> tuple[int, int]:
-    """The header's user_version and application_id, read through SQLite's file layer
-    without a read transaction (which, in WAL mode, would create the -wal and -shm)."""
-    file = apsw.VFSFile("", path, _HEADER_FLAGS)
-    try:
-        header = file.xRead(100, 0)
-    finally:
-        file.xClose()
+def header_version_and_id(conn: apsw.Connection) -> tuple[int, int]:
+    """The header's user_version and application_id, read through the connection's own
+    file handle without a read transaction (which, in WAL mode, would create the -wal
+    and -shm)."""
+    header = conn.read("main", 0, 0, 100)[1]
     return int.from_bytes(header[60:64], "big"), int.from_bytes(header[68:72], "big")
 
 
@@ -150,7 +144,7 @@ def open_close(path: Path | str, durability: str) -> None:
     name = str(path)
     conn = apsw.Connection(name)
     conn.setbusytimeout(5000)
-    header_version_and_id(name)
+    header_version_and_id(conn)
     conn.close()
 
 
@@ -178,7 +172,7 @@ def open_read_last(path: Path | str, durability: str, ulid: str) -> list[Any]:
     name = str(path)
     conn = apsw.Connection(name)
     conn.setbusytimeout(5000)
-    header_version_and_id(name)
+    header_version_and_id(conn)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL").fetchall()
     conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[durability]}")

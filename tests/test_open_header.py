@@ -2,7 +2,7 @@
 empty WAL.
 
 ``Store.open`` of an up-to-date file answers "ours and current?" from the file's first
-100 bytes (read through SQLite's own file layer), so an unused store creates no
+100 bytes (read through the connection's own file handle), so an unused store creates no
 ``-wal``/``-shm``.  A store that only read closes without SQLite's checkpoint-on-close
 when its ``-wal`` is empty, leaving the two files for the next open instead of deleting
 and re-creating them; a store that wrote closes as before.  These tests hold both to the

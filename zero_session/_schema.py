@@ -198,25 +198,29 @@ def is_current(conn: apsw.Connection) -> bool:
 
 _MAGIC = b"SQLite format 3\x00"
 _HEADER_BYTES = 100
-_READ_HEADER_FLAGS = [apsw.SQLITE_OPEN_MAIN_DB | apsw.SQLITE_OPEN_READONLY, 0]
 
 
-def header_is_current(path: str, size: int, *, writable: bool) -> bool:
+def header_is_current(conn: apsw.Connection, path: str, size: int, *, writable: bool) -> bool:
     """:func:`is_current` answered from the file's first 100 bytes, without a read
     transaction.
 
     Reading the header with a pragma starts a read transaction, and in WAL mode that
     creates the ``-wal`` and ``-shm`` files (and closing deletes them again): most of
-    what opening a store and closing it unused cost.  The header alone is the whole
-    truth only when no
-    ``-wal`` holds frames that could carry a newer first page (a newer zero_session's
-    migration not yet folded back in), so a file with a non-empty ``-wal`` answers
-    False, as does anything unusual: not WAL mode, a page size or database size that
-    SQLite would question, another version or application.  ``writable``: the store
-    will write, so a folder where the ``-wal`` could not be created answers False too
-    (the pragma's read would have failed there, and so should the open).  False only
-    means "ask SQLite" (:func:`is_current`, then :func:`check_identity`), which explains.
-    See https://www.sqlite.org/fileformat2.html#the_database_header.
+    what opening a store and closing it unused cost.  The bytes are read through the
+    connection's own file handle (as SQLite reads them when it opens a file), never a
+    descriptor of our own: closing one would drop every POSIX lock this process holds
+    on the file, also another connection's (https://www.sqlite.org/howtocorrupt.html,
+    section 2.2).
+
+    The header alone is the whole truth only when no ``-wal`` holds frames that could
+    carry a newer first page (a newer zero_session's migration not yet folded back
+    in), so a file with a non-empty ``-wal`` answers False, as does anything unusual:
+    not WAL mode, a page size or database size (``size``, from the caller's ``stat``)
+    that SQLite would question, another version or application.  ``writable``: the
+    store will write, so a folder where the ``-wal`` could not be created answers False
+    too (the pragma's read would have failed there, and so should the open).  False
+    only means "ask SQLite" (:func:`is_current`, then :func:`check_identity`), which
+    explains.  See https://www.sqlite.org/fileformat2.html#the_database_header.
     """
     if size < 512:
         return False
@@ -229,21 +233,10 @@ def header_is_current(path: str, size: int, *, writable: bool) -> bool:
     except OSError:
         return False
     try:
-        # Through SQLite's own file layer, never os.open: closing a descriptor drops
-        # every POSIX lock this process holds on the file, also those of another
-        # connection open on it here; SQLite's unix VFS keeps such a descriptor open
-        # until those locks are released (https://www.sqlite.org/howtocorrupt.html,
-        # section 2.2).
-        file = apsw.VFSFile("", path, _READ_HEADER_FLAGS)
+        complete, header = conn.read("main", 0, 0, _HEADER_BYTES)
     except apsw.Error:
         return False
-    try:
-        header = file.xRead(_HEADER_BYTES, 0)
-    except apsw.Error:
-        return False
-    finally:
-        file.xClose()
-    if len(header) < _HEADER_BYTES or not header.startswith(_MAGIC):
+    if not complete or not header.startswith(_MAGIC):
         return False
     page_size = int.from_bytes(header[16:18], "big")
     if page_size == 1:

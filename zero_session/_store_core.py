@@ -287,17 +287,11 @@ class StoreCore:
             except OSError as exc:
                 raise StorageError(f"cannot create {target}: {exc}") from exc
             flags = apsw.SQLITE_OPEN_READWRITE | apsw.SQLITE_OPEN_CREATE
-        # A custom VFS may store the file differently: it is asked through SQLite.
-        current = (
-            exists
-            and vfs is None
-            and _schema.header_is_current(target, size, writable=not readonly)
-        )
         try:
             return cls._connect(
                 target,
                 uri=uri,
-                current=current,
+                size=size if exists else None,
                 flags=flags,
                 vfs=vfs,
                 durability=durability,
@@ -332,7 +326,7 @@ class StoreCore:
         path: str,
         *,
         uri: str | None = None,
-        current: bool = False,
+        size: int | None = None,
         flags: int,
         vfs: str | None,
         durability: str,
@@ -350,8 +344,15 @@ class StoreCore:
                 else apsw.Connection(name, flags=flags)
             )
             wait_when_busy(conn, busy_timeout_ms)
-            if current and not readonly and conn.readonly("main"):
-                current = False  # SQLite could only open it read-only: let it explain
+            # The header's bytes answer for an existing file opened as asked (a custom
+            # VFS may store the file differently, and a file SQLite could only open
+            # read-only must fail as before): else a read through SQLite explains.
+            current = (
+                size is not None
+                and vfs is None
+                and (readonly or not conn.readonly("main"))
+                and _schema.header_is_current(conn, path, size, writable=not readonly)
+            )
             configured = not (current or _schema.is_current(conn))
             if configured:
                 # New, older or foreign file: check it, configure and migrate now.
