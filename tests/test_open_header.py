@@ -104,3 +104,15 @@ def test_a_store_that_created_the_file_leaves_no_wal(tmp_path: object) -> None:
     with Store.open(path) as store:
         assert store.list_sessions() == []
     assert side_files(path) == {}
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_opening_a_current_file_creates_no_side_files(tmp_path: object, readonly: bool) -> None:
+    """The header is read without a read transaction: while the store is open and
+    unused, neither ``-wal`` nor ``-shm`` exists; the first read creates them."""
+    path = f"{tmp_path}/sessions.db"
+    ulid = made_store(path)
+    with Store.open(path, readonly=readonly) as store:
+        assert side_files(path) == {}
+        assert store.get(ulid).last_seq == 1
+        assert side_files(path).keys() == {"-wal", "-shm"}
