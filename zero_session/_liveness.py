@@ -48,7 +48,8 @@ def _host() -> str:
 @cache
 def _boot_id() -> str | None:
     try:
-        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+        # ASCII text; read as UTF-8, which needs no codec module imported.
+        with open("/proc/sys/kernel/random/boot_id", encoding="utf-8") as f:
             return f.read().strip()
     except OSError:
         return None
@@ -57,7 +58,7 @@ def _boot_id() -> str | None:
 def _proc_start(pid: int) -> tuple[str, str] | None:
     """(state, start ticks) of ``pid`` from /proc, or None when /proc does not show it."""
     try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
             raw = f.read()
     except OSError:
         return None
