@@ -97,8 +97,8 @@ def listed_store(db_path: Path, store: Store) -> Path:
 
 def test_import_zero_session_loads_nothing_else(subprocess_env: dict[str, str]) -> None:
     modules = _modules_after("import zero_session", subprocess_env)
-    assert sorted(m for m in modules if m.startswith("zero_session")) == ["zero_session"]
-    assert _loaded(modules, ("apsw", "attrs", "attr", "typing")) == []
+    interpreter = _modules_after("pass", subprocess_env)  # site and .pth files load some
+    assert sorted(modules - interpreter) == ["zero_session"]
 
 
 def test_the_store_loads_without_feature_or_event_modules(
