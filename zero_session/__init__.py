@@ -4,8 +4,6 @@ Record every prompt, command and alert of a TUI, REPL or agent CLI into a sessio
 resume it, fork it into a child that keeps its parent's history, replay it, label it.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~5 ms)
 if TYPE_CHECKING:
     from typing import Any
@@ -155,7 +153,7 @@ _LAZY.update(
 _SUBMODULES = frozenset({"errors", "ids", "models", "store"})
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     import importlib
 
     if name in _SUBMODULES:
