@@ -15,10 +15,10 @@ from typing import Any, NamedTuple
 import apsw
 
 from . import _liveness, _origins
-from ._sql import fetch_all
+from ._sql import Row, fetch_all
 from ._typed import check_session_row
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
-from .ids import is_ulid, normalise_prefix
+from .ids import ULID_LENGTH, is_ulid, normalise_prefix
 from .models import Session, Status
 
 __all__ = [
@@ -210,12 +210,16 @@ _SESSION_FIELDS = (
 ) = (Session.__dict__[name].__set__ for name in _SESSION_FIELDS)
 
 
-def to_session(row: SessionRow, now_ms: int) -> Session:
-    """A ``Session`` value from a :class:`SessionRow`; StorageError for an integer column
-    that holds something else (see ``_typed``)."""
-    check_session_row(row)
+_INT_OR_NONE = frozenset({int, type(None)})
+_LABEL_SEPARATOR = "\x1f"
+
+
+def to_session(row: Row, now_ms: int) -> Session:
+    """A ``Session`` value from one row in :class:`SessionRow`'s order (a SessionRow or
+    the plain tuple a query returns); StorageError for an integer column that holds
+    something else (see ``_typed``)."""
     # One unpacking in SessionRow's order (the assert under _COLUMN_SQL keeps it in
-    # step) instead of nineteen attribute reads: this runs for every listed row.
+    # step) instead of nineteen attribute reads.
     (
         _,
         ulid,
@@ -238,6 +242,20 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
         origin_store_id,
         origin_labels,
     ) = row
+    # The integer columns, checked inline (~0.2 µs; _typed names the culprit).
+    if not (
+        type(fork_seq) is type(started_at_ms) is type(last_seq) is int
+        and _INT_OR_NONE.issuperset(
+            (
+                type(ended_at_ms),
+                type(last_event_at_ms),
+                type(writer_pid),
+                type(archived_at_ms),
+                type(expires_at_ms),
+            )
+        )
+    ):
+        check_session_row(SessionRow._make(row))
     if ended_at_ms is None and _liveness.is_alive(writer_host, writer_pid, writer_token):
         status = Status.LIVE
     elif archived_at_ms is not None:
@@ -260,7 +278,7 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
     _set_engine_base_url(session, engine_base_url)
     _set_cwd(session, cwd)
     _set_meta(session, {} if meta == "{}" else _decode_meta(meta))
-    _set_labels(session, tuple(sorted(labels.split("\x1f"))) if labels else ())
+    _set_labels(session, _split_labels(labels) if labels else ())
     _set_status(session, status)
     _set_archived_at_ms(session, archived_at_ms)
     _set_expires_at_ms(session, expires_at_ms)
@@ -271,32 +289,51 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
     return session
 
 
+def _split_labels(joined: str) -> tuple[str, ...]:
+    """The labels column (names joined by U+001F) as a sorted tuple."""
+    if _LABEL_SEPARATOR not in joined:
+        return (joined,)
+    return tuple(sorted(joined.split(_LABEL_SEPARATOR)))
+
+
 # Each query's BLOB twin, made once (the queries are a handful of constants and listing
 # shapes): replacing the column list in a ~1 KB string on every read cost ~1 µs.
 _BLOB_TWIN_SQL: dict[str, str] = {}
+
+
+def _fetch_plain(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    """Rows of ``sql`` in :class:`SessionRow`'s order, as plain tuples (see :func:`_fetch`)."""
+    blob_sql = _BLOB_TWIN_SQL.get(sql)
+    if blob_sql is None:
+        if SELECT_SESSION_SQL not in sql:
+            return _fetch_plain(conn, SELECT_SESSION_SQL + sql, params)
+        blob_sql = sql.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
+        if len(_BLOB_TWIN_SQL) < 256:
+            _BLOB_TWIN_SQL[sql] = blob_sql
+    return fetch_all(conn, sql, params, blob_sql=blob_sql)
 
 
 def _fetch(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[SessionRow]:
     """Session rows of ``sql``: a query that contains :data:`SELECT_SESSION_SQL` (a CTE
     may come before it, a JOIN after it), or only the tail (WHERE, ORDER BY) to put after
     it.  Free text that is not valid UTF-8 is read again as BLOB and repaired."""
-    blob_sql = _BLOB_TWIN_SQL.get(sql)
-    if blob_sql is None:
-        if SELECT_SESSION_SQL not in sql:
-            return _fetch(conn, SELECT_SESSION_SQL + sql, params)
-        blob_sql = sql.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
-        if len(_BLOB_TWIN_SQL) < 256:
-            _BLOB_TWIN_SQL[sql] = blob_sql
-    return list(map(SessionRow._make, fetch_all(conn, sql, params, blob_sql=blob_sql)))
+    return list(map(SessionRow._make, _fetch_plain(conn, sql, params)))
 
 
 _BY_ULID_SQL = SELECT_SESSION_SQL + " WHERE s.ulid = ?"
 
 
+def plain_row_by_ulid(conn: apsw.Connection, ulid: str) -> Row | None:
+    """The row of the session with this exact ulid as a plain tuple in
+    :class:`SessionRow`'s order (for :func:`to_session`), or None."""
+    rows = _fetch_plain(conn, _BY_ULID_SQL, (ulid,))
+    return rows[0] if rows else None
+
+
 def row_by_ulid(conn: apsw.Connection, ulid: str) -> SessionRow | None:
     """The row of the session with this exact ulid, or None."""
-    rows = _fetch(conn, _BY_ULID_SQL, (ulid,))
-    return rows[0] if rows else None
+    row = plain_row_by_ulid(conn, ulid)
+    return SessionRow._make(row) if row is not None else None
 
 
 def require_row(conn: apsw.Connection, ulid: str) -> SessionRow:
@@ -308,10 +345,18 @@ def require_row(conn: apsw.Connection, ulid: str) -> SessionRow:
 
 
 def find_row(conn: apsw.Connection, needle: str) -> SessionRow:
-    """Resolve ``needle``: an exact ulid, then a label, then a unique ulid prefix.
+    """:func:`find_plain_row` as a :class:`SessionRow`."""
+    return SessionRow._make(find_plain_row(conn, needle))
+
+
+def find_plain_row(conn: apsw.Connection, needle: str) -> Row:
+    """Resolve ``needle``: an exact ulid, then a label, then a unique ulid prefix; the
+    row as a plain tuple in :class:`SessionRow`'s order.
 
     Prefixes must be at least six characters; they are case-insensitive and read
-    Crockford's aliases (I and L as 1, O as 0).  Every step is an index lookup.
+    Crockford's aliases (I and L as 1, O as 0).  Every step is an index lookup, and a
+    prefix is one statement (the label and the prefix's first two sessions).  Raises
+    SessionNotFound, AmbiguousSession, InvalidInput (empty), TypeError (not a str).
     """
     if not isinstance(needle, str):
         raise TypeError(f"needle must be a str, not {type(needle).__name__}")
@@ -319,44 +364,42 @@ def find_row(conn: apsw.Connection, needle: str) -> SessionRow:
     if not stripped:
         raise InvalidInput("needle is empty; give a ulid, a label or a ulid prefix")
     prefix = normalise_prefix(stripped)
-    if prefix is not None and is_ulid(prefix):
-        row = row_by_ulid(conn, prefix)
+    if prefix is not None and len(prefix) == ULID_LENGTH and is_ulid(prefix):
+        row = plain_row_by_ulid(conn, prefix)
         if row is not None:
             return row
     if prefix is None or len(prefix) < MIN_PREFIX:
-        rows = _fetch(conn, SELECT_SESSION_SQL + _BY_LABEL_TAIL_SQL, (LABEL_PREFIX + stripped,))
+        rows = _fetch_plain(conn, _BY_LABEL_SQL, (LABEL_PREFIX + stripped,))
         if rows:
             return rows[0]
         detail = f"a prefix needs at least {MIN_PREFIX} characters" if prefix else ""
         raise SessionNotFound(needle, detail)
-    upper = prefix + "Z" * (26 - len(prefix))
-    # The label's target and up to 11 ulids by prefix in one statement; then the one row.
+    upper = prefix + "Z" * (ULID_LENGTH - len(prefix))
     found = fetch_all(
-        conn, _FIND_ULIDS_SQL, (LABEL_PREFIX + stripped, prefix, upper, _MAX_CANDIDATES + 1)
+        conn, _FIND_SQL, (LABEL_PREFIX + stripped, prefix, upper), blob_sql=_FIND_BLOB_SQL
     )
-    for source, ulid in found:
-        if source == 0:
-            row = row_by_ulid(conn, ulid)
-            if row is not None:
-                return row
-    matches = [ulid for source, ulid in found if source == 1]
-    if not matches:
+    if not found:
         raise SessionNotFound(needle)
-    if len(matches) > 1:
-        more = len(matches) > _MAX_CANDIDATES
-        raise AmbiguousSession(needle, matches[:_MAX_CANDIDATES], more=more)
-    return require_row(conn, matches[0])
+    if found[0][0] == 0 or len(found) == 1:  # the label's target, or the one match
+        return found[0][1:]
+    matches = [ulid for (ulid,) in fetch_all(conn, _PREFIX_ULIDS_SQL, (prefix, upper))]
+    more = len(matches) > _MAX_CANDIDATES
+    raise AmbiguousSession(needle, matches[:_MAX_CANDIDATES], more=more)
 
 
-# find's label step and its prefix step in one statement: (0, the label's target), then
-# (1, ulid) for up to 11 sessions by prefix.  Only ulids: the full session query over
-# the prefix range cost ~20x more in SQLite than over one exact ulid, so the one row
-# found is then read by ulid.
-_BY_LABEL_TAIL_SQL = " WHERE s.ulid = (SELECT value FROM milestones WHERE key = ?)"
-_FIND_ULIDS_SQL = (
-    "SELECT 0, value FROM milestones WHERE key = ? "
-    "UNION ALL SELECT 1, ulid FROM "
-    "(SELECT ulid FROM sessions WHERE ulid >= ? AND ulid <= ? ORDER BY ulid LIMIT ?)"
+_BY_LABEL_SQL = SELECT_SESSION_SQL + " WHERE s.ulid = (SELECT value FROM milestones WHERE key = ?)"
+# find's label step and its prefix step in one statement: (0, the label's target's row),
+# then (1, row) for the first two sessions of the prefix (two tell whether it is unique).
+_FIND_SQL = (
+    f"SELECT 0, * FROM ({_BY_LABEL_SQL}) "
+    f"UNION ALL SELECT 1, * FROM ({SELECT_SESSION_SQL} "
+    "WHERE s.ulid >= ? AND s.ulid <= ? ORDER BY s.ulid LIMIT 2)"
+)
+_FIND_BLOB_SQL = _FIND_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL)
+# An ambiguous prefix's candidates (one more than are named, to say there are more).
+_PREFIX_ULIDS_SQL = (
+    "SELECT ulid FROM sessions WHERE ulid >= ? AND ulid <= ? "
+    f"ORDER BY ulid LIMIT {_MAX_CANDIDATES + 1}"
 )
 
 
@@ -368,8 +411,9 @@ def list_rows(
     include_archived: bool,
     conditions: Sequence[str] = (),
     condition_params: Sequence[Any] = (),
-) -> list[SessionRow]:
-    """Sessions newest first (ties: later-created first), read along the listing index.
+) -> list[Row]:
+    """Sessions newest first (ties: later-created first), read along the listing index,
+    as plain rows in :class:`SessionRow`'s order (for :func:`to_session`).
 
     ``conditions`` are extra SQL filters on alias ``s`` with their ``condition_params``.
     """
@@ -387,7 +431,7 @@ def list_rows(
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit)
-    return _fetch(conn, sql, params)
+    return _fetch_plain(conn, sql, params)
 
 
 def latest_row(conn: apsw.Connection, cwd: str) -> SessionRow | None:
