@@ -321,10 +321,13 @@ def _fetch(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[Sessi
 _BY_ULID_SQL = SELECT_SESSION_SQL + " WHERE s.ulid = ?"
 
 
+_BY_ULID_BLOB_SQL = _BY_ULID_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
+
+
 def plain_row_by_ulid(conn: apsw.Connection, ulid: str) -> Row | None:
     """The row of the session with this exact ulid as a plain tuple in
     :class:`SessionRow`'s order (for :func:`to_session`), or None."""
-    rows = _fetch_plain(conn, _BY_ULID_SQL, (ulid,))
+    rows = fetch_all(conn, _BY_ULID_SQL, (ulid,), blob_sql=_BY_ULID_BLOB_SQL)
     return rows[0] if rows else None
 
 
@@ -415,6 +418,9 @@ def list_rows(
 
     ``conditions`` are extra SQL filters on alias ``s`` with their ``condition_params``.
     """
+    if limit is not None and before is None and not include_archived and not conditions:
+        # The listing every program shows first: its statement made once.
+        return fetch_all(conn, _NEWEST_SQL, (limit,), blob_sql=_NEWEST_BLOB_SQL)
     where: list[str] = list(conditions)
     params: list[Any] = list(condition_params)
     if before is not None:
@@ -430,6 +436,13 @@ def list_rows(
         sql += " LIMIT ?"
         params.append(limit)
     return _fetch_plain(conn, sql, params)
+
+
+_NEWEST_SQL = (
+    SELECT_SESSION_SQL + " WHERE s.archived_at_ms IS NULL ORDER BY s.started_at_ms DESC, s.id DESC"
+    " LIMIT ?"
+)
+_NEWEST_BLOB_SQL = _NEWEST_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
 
 
 def latest_row(conn: apsw.Connection, cwd: str) -> SessionRow | None:

@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from os import getpid
 from threading import get_ident
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -158,7 +157,7 @@ class _Reading:
 
     def __enter__(self) -> apsw.Connection:
         store = self._store
-        if getpid() != store._pid:
+        if _fork_safety.current_pid != store._pid:
             store._check_process()  # raises StoreUsedAfterFork
         store._lock.acquire()
         conn = store._conn
