@@ -309,13 +309,14 @@ def find_prefix(conn: apsw.Connection, prefix: str, plain: PlainSessionSQL) -> t
 
 
 def find_prefix_ours(conn: apsw.Connection, prefix: str) -> tuple[Any, ...]:
-    """The same through our statements: the label (missing here) and the prefix's first
-    two rows in one statement; before that, the label, the prefix's ulids, then the row."""
+    """The same through our statements: one range read (the label's target, missing
+    here, else the prefix's first two rows); before that, the label, the prefix's ulids,
+    then the row."""
     upper = prefix + "Z" * (26 - len(prefix))
     if OURS_FIND is not None:
         rows = conn.execute(OURS_FIND, ("session.label." + prefix, prefix, upper)).fetchall()
         assert len(rows) == 1
-        return tuple(rows[0][1:])
+        return rows[0]
     conn.execute(LABEL, ("session.label." + prefix,)).fetchall()
     matches = conn.execute(PREFIX, (prefix, upper, 11)).fetchall()
     assert len(matches) == 1

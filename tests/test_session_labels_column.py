@@ -15,8 +15,9 @@ from pathlib import Path
 import apsw
 import pytest
 from sqlite3_cli import sqlite3_shell
+from ulidtools import common_prefix, unique_prefix
 
-from zero_session import AmbiguousSession, StorageError, Store
+from zero_session import AmbiguousSession, SessionNotFound, StorageError, Store
 from zero_session._schema import APPLICATION_ID, known_version, load_migrations
 from zero_session.ids import new_ulid
 
@@ -161,37 +162,47 @@ def test_a_schema_5_file_upgrades_with_its_labels_on_the_rows(
 def test_find_reads_a_prefix_or_a_label_in_one_go(store: Store, db_path: Path) -> None:
     first = store.start(cwd=db_path.parent)
     second = store.start(cwd=db_path.parent)
-    shared = 0
-    while first.ulid[shared] == second.ulid[shared]:
-        shared += 1
-    common = first.ulid[: max(shared, 6)]
-    if shared >= 6:
+    shared = common_prefix(first.ulid, second.ulid)
+    if len(shared) >= 6:
         with pytest.raises(AmbiguousSession) as caught:
-            store.find(common)
+            store.find(shared)
         assert set(caught.value.candidates) == {first.ulid, second.ulid}
+    # A session whose ulid no other shares past its first character (made in the shell).
+    other = "7ZZZZZZZZZ" + first.ulid[10:]
+    sqlite3_shell(
+        db_path, f"INSERT INTO sessions (ulid, started_at_ms, last_seq) VALUES ('{other}', 1, 0);"
+    )
     # A label named like a prefix of another session beats that prefix.
-    store.label(first, second.ulid[:10])
-    assert store.find(second.ulid[:10]).ulid == first.ulid
-    assert store.find(second.ulid[:10].lower()).ulid == second.ulid
+    store.label(first, "7ZZZZZZ")
+    assert store.find("7ZZZZZZ").ulid == first.ulid
+    assert store.find("7zzzzzz").ulid == other  # labels are exact, prefixes are not
+    # A label that names a missing session (check() reports it) does not hide a prefix.
+    sqlite3_shell(
+        db_path, f"INSERT INTO milestones VALUES ('session.label.7ZZZZZ', '{new_ulid()}', 1);"
+    )
+    assert store.find("7ZZZZZ").ulid == other
+    with pytest.raises(SessionNotFound):
+        store.find("6" * 12)
     # Text the shell stored as invalid UTF-8 reads with U+FFFD, by prefix and by label.
     sqlite3_shell(
-        db_path,
-        f"UPDATE sessions SET cwd = CAST(X'2F61FF62' AS TEXT) WHERE ulid = '{second.ulid}';",
+        db_path, f"UPDATE sessions SET cwd = CAST(X'2F61FF62' AS TEXT) WHERE ulid = '{other}';"
     )
-    store.label(second, "bad-bytes")
-    assert store.find(second.ulid[:-1]).cwd == "/a\ufffdb"
+    store.label(other, "bad-bytes")
+    assert store.find("7zzzzzzz").cwd == "/a\ufffdb"
     assert store.find("bad-bytes").cwd == "/a\ufffdb"
 
 
 def test_a_wrong_type_in_a_listed_row_is_named(store: Store, db_path: Path) -> None:
     sessions = [store.start() for _ in range(5)]
     bad = sessions[2].ulid
+    others = [s.ulid for s in sessions if s.ulid != bad]
     sqlite3_shell(
         db_path,
         "DROP TRIGGER sessions_refuse_wrong_type;"
         f"UPDATE sessions SET expires_at_ms = 'soon' WHERE ulid = '{bad}';",
     )
-    for read in (store.list_sessions, lambda: store.get(bad), lambda: store.find(bad[:-1])):
+    prefix = unique_prefix(bad, *others)
+    for read in (store.list_sessions, lambda: store.get(bad), lambda: store.find(prefix)):
         with pytest.raises(StorageError, match=rf"session {bad}: sessions\.expires_at_ms"):
             read()
     assert store.get(sessions[0]).ulid == sessions[0].ulid

@@ -356,8 +356,8 @@ def find_plain_row(conn: apsw.Connection, needle: str) -> Row:
 
     Prefixes must be at least six characters; they are case-insensitive and read
     Crockford's aliases (I and L as 1, O as 0).  Every step is an index lookup, and a
-    prefix is one statement (the label and the prefix's first two sessions).  Raises
-    SessionNotFound, AmbiguousSession, InvalidInput (empty), TypeError (not a str).
+    prefix is one statement (the label's target, else the prefix's first two sessions).
+    Raises SessionNotFound, AmbiguousSession, InvalidInput (empty), TypeError.
     """
     if not isinstance(needle, str):
         raise TypeError(f"needle must be a str, not {type(needle).__name__}")
@@ -379,24 +379,29 @@ def find_plain_row(conn: apsw.Connection, needle: str) -> Row:
     found = fetch_all(
         conn, _FIND_SQL, (LABEL_PREFIX + stripped, prefix, upper), blob_sql=_FIND_BLOB_SQL
     )
-    if not found:
-        raise SessionNotFound(needle)
-    if found[0][0] == 0 or len(found) == 1:  # the label's target, or the one match
-        return found[0][1:]
+    if not found:  # no such prefix, or a label that names a missing session
+        found = fetch_all(conn, _BY_PREFIX_SQL, (prefix, upper), blob_sql=_BY_PREFIX_BLOB_SQL)
+        if not found:
+            raise SessionNotFound(needle)
+    if len(found) == 1:  # the label's target, or the one session of the prefix
+        return found[0]
     matches = [ulid for (ulid,) in fetch_all(conn, _PREFIX_ULIDS_SQL, (prefix, upper))]
     more = len(matches) > _MAX_CANDIDATES
     raise AmbiguousSession(needle, matches[:_MAX_CANDIDATES], more=more)
 
 
 _BY_LABEL_SQL = SELECT_SESSION_SQL + " WHERE s.ulid = (SELECT value FROM milestones WHERE key = ?)"
-# find's label step and its prefix step in one statement: (0, the label's target's row),
-# then (1, row) for the first two sessions of the prefix (two tell whether it is unique).
+# find's label step and its prefix step in one range read: a label (which beats a
+# prefix) narrows the range to its target's ulid, else the range is the prefix's, of
+# which two rows tell whether it is unique.  (A UNION of the two steps cost ~0.5 µs more.)
+_BY_PREFIX_SQL = SELECT_SESSION_SQL + " WHERE s.ulid >= ? AND s.ulid <= ? ORDER BY s.ulid LIMIT 2"
+_BY_PREFIX_BLOB_SQL = _BY_PREFIX_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
+_LABEL_TARGET_SQL = "(SELECT value FROM milestones WHERE key = ?1)"
 _FIND_SQL = (
-    f"SELECT 0, * FROM ({_BY_LABEL_SQL}) "
-    f"UNION ALL SELECT 1, * FROM ({SELECT_SESSION_SQL} "
-    "WHERE s.ulid >= ? AND s.ulid <= ? ORDER BY s.ulid LIMIT 2)"
+    f"{SELECT_SESSION_SQL} WHERE s.ulid >= coalesce({_LABEL_TARGET_SQL}, ?2) "
+    f"AND s.ulid <= coalesce({_LABEL_TARGET_SQL}, ?3) ORDER BY s.ulid LIMIT 2"
 )
-_FIND_BLOB_SQL = _FIND_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL)
+_FIND_BLOB_SQL = _FIND_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
 # An ambiguous prefix's candidates (one more than are named, to say there are more).
 _PREFIX_ULIDS_SQL = (
     "SELECT ulid FROM sessions WHERE ulid >= ? AND ulid <= ? "
