@@ -214,6 +214,15 @@ _SESSION_FIELDS = (
 
 
 _LABEL_SEPARATOR = "\x1f"
+# The statuses as plain names: `Status.ENDED` costs ~65 ns a lookup (enum class
+# attribute access), and to_session runs for every listed row.
+_LIVE, _ARCHIVED, _EXPIRED, _ENDED, _INTERRUPTED = (
+    Status.LIVE,
+    Status.ARCHIVED,
+    Status.EXPIRED,
+    Status.ENDED,
+    Status.INTERRUPTED,
+)
 
 
 def to_session(row: Row, now_ms: int) -> Session:
@@ -255,15 +264,15 @@ def to_session(row: Row, now_ms: int) -> Session:
     ):
         check_session_row(SessionRow._make(row))
     if ended_at_ms is None and _liveness.is_alive(writer_host, writer_pid, writer_token):
-        status = Status.LIVE
+        status = _LIVE
     elif archived_at_ms is not None:
-        status = Status.ARCHIVED
+        status = _ARCHIVED
     elif expires_at_ms is not None and expires_at_ms <= now_ms:
-        status = Status.EXPIRED
+        status = _EXPIRED
     elif ended_at_ms is not None:
-        status = Status.ENDED
+        status = _ENDED
     else:
-        status = Status.INTERRUPTED
+        status = _INTERRUPTED
     session = _new(Session)
     _set_ulid(session, ulid)
     _set_parent_ulid(session, parent_ulid)
