@@ -53,7 +53,7 @@ BEGIN
          WHERE m.value = sessions.ulid AND m.key >= 'session.label.' AND m.key < 'session.label/'
     )
     WHERE ulid = OLD.value OR ulid = NEW.value
-       OR (labels IS NOT NULL AND instr(
+       OR (OLD.key IS NOT NEW.key AND labels IS NOT NULL AND instr(
            char(31) || labels || char(31), char(31) || substr(NEW.key, 15) || char(31)
        ) > 0);
 END;
