@@ -14,8 +14,9 @@
 -- The recomputation is one indexed read of the session's label milestones; the same
 -- expression is in every trigger.  INSERT OR REPLACE (or UPDATE OR REPLACE) over an
 -- existing label deletes the old milestone without firing a DELETE trigger, so an
--- insert or key change also recomputes the sessions whose column still names the label:
--- `sessions_labelled` (labelled sessions only) keeps that search to them.
+-- insert or a change also recomputes the sessions whose column still names the label:
+-- one lookup in `sessions_by_labels` for a session with that one label, and a scan of
+-- `sessions_with_several_labels` (only sessions with two labels or more) for the rest.
 
 ALTER TABLE sessions ADD COLUMN labels TEXT;
 
@@ -27,7 +28,9 @@ WHERE ulid IN (
     SELECT value FROM milestones WHERE key >= 'session.label.' AND key < 'session.label/'
 );
 
-CREATE INDEX sessions_labelled ON sessions (labels) WHERE labels IS NOT NULL;
+CREATE INDEX sessions_by_labels ON sessions (labels) WHERE labels IS NOT NULL;
+CREATE INDEX sessions_with_several_labels ON sessions (labels)
+    WHERE instr(labels, char(31)) > 0;
 
 CREATE TRIGGER milestones_label_added
 AFTER INSERT ON milestones
@@ -38,7 +41,8 @@ BEGIN
          WHERE m.value = sessions.ulid AND m.key >= 'session.label.' AND m.key < 'session.label/'
     )
     WHERE ulid = NEW.value
-       OR (labels IS NOT NULL AND instr(
+       OR labels = substr(NEW.key, 15)
+       OR (labels IS NOT NULL AND instr(labels, char(31)) > 0 AND instr(
            char(31) || labels || char(31), char(31) || substr(NEW.key, 15) || char(31)
        ) > 0);
 END;
@@ -53,7 +57,8 @@ BEGIN
          WHERE m.value = sessions.ulid AND m.key >= 'session.label.' AND m.key < 'session.label/'
     )
     WHERE ulid = OLD.value OR ulid = NEW.value
-       OR (OLD.key IS NOT NEW.key AND labels IS NOT NULL AND instr(
+       OR labels = substr(NEW.key, 15)
+       OR (labels IS NOT NULL AND instr(labels, char(31)) > 0 AND instr(
            char(31) || labels || char(31), char(31) || substr(NEW.key, 15) || char(31)
        ) > 0);
 END;
