@@ -22,7 +22,12 @@ Item = tuple[str, str, Any]
 
 
 class Peer:
-    """One peer store on one file, holding one session (conversation, thread, aggregate)."""
+    """One peer store on one file, holding one session (conversation, thread, aggregate).
+
+    Constructed as ``Peer(path, durability, existing=False)``: ``existing=True`` opens a
+    file the peer has already set up, skipping whatever set-up step its API lets a
+    program skip then (the cheapest way that peer offers to open an existing store).
+    """
 
     name = ""
     module = ""  # what ``import`` costs for this peer
@@ -72,7 +77,8 @@ class OpenAIAgents(Peer):
     name = "openai-agents"
     module = "agents"
 
-    def __init__(self, path: Path, durability: str) -> None:
+    def __init__(self, path: Path, durability: str, *, existing: bool = False) -> None:
+        # SQLiteSession creates its tables (IF NOT EXISTS) in __init__, always.
         from agents.memory.sqlite_session import SQLiteSession
 
         level = {"value": SYNCHRONOUS[durability]}
@@ -124,7 +130,9 @@ class LangGraph(Peer):
     name = "langgraph"
     module = "langgraph.checkpoint.sqlite"
 
-    def __init__(self, path: Path, durability: str) -> None:
+    def __init__(self, path: Path, durability: str, *, existing: bool = False) -> None:
+        # SqliteSaver runs setup() (CREATE TABLE IF NOT EXISTS ...) before its first
+        # statement whatever the caller does: calling it here costs nothing extra.
         from langgraph.checkpoint.sqlite import SqliteSaver
 
         self._conn = sqlite3.connect(str(path), check_same_thread=False)
@@ -179,7 +187,7 @@ class EventSourcing(Peer):
     name = "eventsourcing"
     module = "eventsourcing.sqlite"
 
-    def __init__(self, path: Path, durability: str) -> None:
+    def __init__(self, path: Path, durability: str, *, existing: bool = False) -> None:
         from eventsourcing.sqlite import (
             SQLiteAggregateRecorder,
             SQLiteConnectionPool,
@@ -201,7 +209,8 @@ class EventSourcing(Peer):
         pool.opened = []
         self._datastore.pool = pool
         self._recorder = SQLiteAggregateRecorder(self._datastore)
-        self._recorder.create_table()
+        if not existing:  # an application opening its store may skip this (CREATE_TABLE)
+            self._recorder.create_table()
         self._id = uuid.UUID(int=1)
         self._version = 0
 
@@ -245,7 +254,7 @@ class ZeroAgents(OpenAIAgents):
     name = "zero_session (Agents API)"
     module = "zero_session.adapters.openai_agents"
 
-    def __init__(self, path: Path, durability: str) -> None:
+    def __init__(self, path: Path, durability: str, *, existing: bool = False) -> None:
         from zero_session import Store
         from zero_session.adapters.openai_agents import ZeroAgentsSession
 

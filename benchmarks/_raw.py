@@ -18,6 +18,7 @@ is our SQL, how much our Python).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -116,14 +117,34 @@ def connect(path: Path | str, durability: str) -> apsw.Connection:
     return conn
 
 
+def header_version_and_id(conn: apsw.Connection) -> tuple[int, int]:
+    """The header's user_version and application_id, read through the connection's own
+    file handle without a read transaction (which, in WAL mode, would create the -wal
+    and -shm)."""
+    header = conn.read("main", 0, 0, 100)[1]
+    return int.from_bytes(header[60:64], "big"), int.from_bytes(header[68:72], "big")
+
+
+def close_keeping_an_empty_wal(conn: apsw.Connection, path: str) -> None:
+    """Close; with nothing in the -wal, without SQLite's checkpoint-on-close (which would
+    delete the -wal and -shm that the next open then creates again)."""
+    try:
+        empty = os.stat(path + "-wal").st_size == 0
+    except OSError:
+        empty = False
+    if empty:
+        conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
+    conn.close()
+
+
 def open_close(path: Path | str, durability: str) -> None:
     """What opening an up-to-date store costs at the least: connect, read the header's
-    version and id (neither needs the schema), close.  ``durability`` is set on first
-    use, as the Store does."""
-    conn = apsw.Connection(str(path))
+    version and id (from the header's bytes: no read transaction), close.
+    ``durability`` is set on first use, as the Store does."""
+    name = str(path)
+    conn = apsw.Connection(name)
     conn.setbusytimeout(5000)
-    conn.execute("PRAGMA user_version").fetchall()
-    conn.execute("PRAGMA application_id").fetchall()
+    header_version_and_id(conn)
     conn.close()
 
 
@@ -148,10 +169,10 @@ def segments(
 def open_read_last(path: Path | str, durability: str, ulid: str) -> list[Any]:
     """Open, configure, read a session's last event (its position, its timeline's
     segments, one range read), close: the first answer a program gets from a store."""
-    conn = apsw.Connection(str(path))
+    name = str(path)
+    conn = apsw.Connection(name)
     conn.setbusytimeout(5000)
-    conn.execute("PRAGMA user_version").fetchall()
-    conn.execute("PRAGMA application_id").fetchall()
+    header_version_and_id(conn)
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL").fetchall()
     conn.execute(f"PRAGMA synchronous = {SYNCHRONOUS[durability]}")
@@ -159,7 +180,7 @@ def open_read_last(path: Path | str, durability: str, ulid: str) -> list[Any]:
     rows: list[Any] = []
     for segment_id, lo, hi in segments(conn, session_id, fork_seq, last_seq - 1, last_seq):
         rows += conn.execute(RANGE, (segment_id, lo, hi)).fetchall()
-    conn.close()
+    close_keeping_an_empty_wal(conn, name)
     return rows
 
 

@@ -417,7 +417,7 @@ def open_store(cfg: Config, work: Path, peers: list[type[Peer]], durability: str
             return store.tail(ulids[zs_path], 1)
 
     def peer_read_last(peer: type[Peer]) -> object:
-        opened = peer(paths[peer.name], durability)
+        opened = peer(paths[peer.name], durability, existing=True)
         try:
             return opened.last()
         finally:
@@ -428,7 +428,7 @@ def open_store(cfg: Config, work: Path, peers: list[type[Peer]], durability: str
         RAW: lambda: _raw.open_close(raw_path, durability),
     }
     for peer in peers:
-        ops[peer.name] = lambda peer=peer: peer(paths[peer.name], durability).close()  # type: ignore[misc]
+        ops[peer.name] = lambda peer=peer: peer(paths[peer.name], durability, existing=True).close()  # type: ignore[misc]
     timings = compare(ops, rounds=cfg.rounds, number=10)
     results = _results("open + close a store", timings, durability=durability)
 

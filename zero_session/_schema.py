@@ -36,6 +36,7 @@ __all__ = [
     "check_identity",
     "configure",
     "configure_current",
+    "header_is_current",
     "is_current",
     "known_version",
     "load_migrations",
@@ -193,6 +194,64 @@ def is_current(conn: apsw.Connection) -> bool:
     """
     rows = conn.execute("PRAGMA user_version; PRAGMA application_id").fetchall()
     return rows == [(known_version(),), (APPLICATION_ID,)]
+
+
+_MAGIC = b"SQLite format 3\x00"
+_HEADER_BYTES = 100
+
+
+def header_is_current(conn: apsw.Connection, path: str, size: int, *, writable: bool) -> bool:
+    """:func:`is_current` answered from the file's first 100 bytes, without a read
+    transaction.
+
+    Reading the header with a pragma starts a read transaction, and in WAL mode that
+    creates the ``-wal`` and ``-shm`` files (and closing deletes them again): most of
+    what opening a store and closing it unused cost.  The bytes are read through the
+    connection's own file handle (as SQLite reads them when it opens a file), never a
+    descriptor of our own: closing one would drop every POSIX lock this process holds
+    on the file, also another connection's (https://www.sqlite.org/howtocorrupt.html,
+    section 2.2).
+
+    The header alone is the whole truth only when no ``-wal`` holds frames that could
+    carry a newer first page (a newer zero_session's migration not yet folded back
+    in), so a file with a non-empty ``-wal`` answers False, as does anything unusual:
+    not WAL mode, a page size or database size (``size``, from the caller's ``stat``)
+    that SQLite would question, another version or application.  ``writable``: the
+    store will write, so a folder where the ``-wal`` could not be created answers False
+    too (the pragma's read would have failed there, and so should the open).  False
+    only means "ask SQLite" (:func:`is_current`, then :func:`check_identity`), which
+    explains.  See https://www.sqlite.org/fileformat2.html#the_database_header.
+    """
+    if size < 512:
+        return False
+    try:
+        if os.stat(path + "-wal").st_size:
+            return False
+    except FileNotFoundError:
+        if writable and not os.access(os.path.dirname(path) or ".", os.W_OK):
+            return False
+    except OSError:
+        return False
+    try:
+        complete, header = conn.read("main", 0, 0, _HEADER_BYTES)
+    except apsw.Error:
+        return False
+    if not complete or not header.startswith(_MAGIC):
+        return False
+    page_size = int.from_bytes(header[16:18], "big")
+    if page_size == 1:
+        page_size = 65_536
+    if page_size < 512 or page_size & (page_size - 1):
+        return False
+    page_count = int.from_bytes(header[28:32], "big")
+    return (
+        header[18:20] == b"\x02\x02"  # WAL mode for reads and writes
+        and header[21:24] == b"\x40\x20\x20"  # the fixed payload fractions
+        and header[24:28] == header[92:96]  # so the page count is current
+        and size == page_size * page_count
+        and int.from_bytes(header[60:64], "big", signed=True) == known_version()
+        and int.from_bytes(header[68:72], "big", signed=True) == APPLICATION_ID
+    )
 
 
 _IDENTITY_SQL = (

@@ -238,6 +238,7 @@ class StoreCore:
         # An up-to-date file is opened without loading its schema; the pragmas that
         # need it are set on first use (see _connection).
         self._pending_setup: tuple[str, int] | None = None
+        self._opened_current = False  # opened without creating or migrating the file
         _fork_safety.track(self)
 
     # ------------------------------------------------------------------ opening
@@ -274,9 +275,10 @@ class StoreCore:
         if "\x00" in target or not_utf8(target):
             raise InvalidInput(f"path {target!r} is not a possible SQLite file name")
         try:  # one stat answers "a file?" and "exists?" (the open path is hot in CLIs)
-            exists, mode = True, os.stat(target).st_mode
+            found = os.stat(target)
+            exists, mode, size = True, found.st_mode, found.st_size
         except (OSError, ValueError):
-            exists, mode = False, stat.S_IFREG
+            exists, mode, size = False, stat.S_IFREG, 0
         if not stat.S_ISREG(mode):
             raise NotAStore(f"{target} is {_kind_of(mode)}, not a regular file: not a store")
         uri = None
@@ -298,6 +300,7 @@ class StoreCore:
             return cls._connect(
                 target,
                 uri=uri,
+                size=size if exists else None,
                 flags=flags,
                 vfs=vfs,
                 durability=durability,
@@ -332,6 +335,7 @@ class StoreCore:
         path: str,
         *,
         uri: str | None = None,
+        size: int | None = None,
         flags: int,
         vfs: str | None,
         durability: str,
@@ -349,7 +353,16 @@ class StoreCore:
                 else apsw.Connection(name, flags=flags)
             )
             wait_when_busy(conn, busy_timeout_ms)
-            configured = not _schema.is_current(conn)
+            # The header's bytes answer for an existing file opened as asked (a custom
+            # VFS may store the file differently, and a file SQLite could only open
+            # read-only must fail as before): else a read through SQLite explains.
+            current = (
+                size is not None
+                and vfs is None
+                and (readonly or not conn.readonly("main"))
+                and _schema.header_is_current(conn, path, size, writable=not readonly)
+            )
+            configured = not (current or _schema.is_current(conn))
             if configured:
                 # New, older or foreign file: check it, configure and migrate now.
                 version = _schema.check_identity(conn, path)
@@ -387,6 +400,7 @@ class StoreCore:
         )
         if not configured:
             store._pending_setup = (durability, busy_timeout_ms)
+            store._opened_current = True
         return store
 
     @property
@@ -432,9 +446,33 @@ class StoreCore:
             conn, self._conn = self._conn, None
             if conn is not None:
                 try:
+                    if self._only_read(conn):
+                        conn.config(apsw.SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1)
                     conn.close()
                 except apsw.Error as exc:
                     raise translate(exc, context=self._path) from exc
+
+    def _only_read(self, conn: apsw.Connection) -> bool:
+        """Whether this store opened a current file, read it, wrote nothing, and its
+        ``-wal`` holds nothing: then closing may skip SQLite's checkpoint-on-close.
+
+        Closing the last connection to a WAL file checkpoints and deletes the ``-wal``
+        and ``-shm``, and the next reader creates both again: for a store that only
+        read, that round trip is a fifth of what opening it and reading cost.  With
+        nothing in the ``-wal`` there is nothing to fold back, so the close leaves the two
+        files (an empty ``-wal``: the main file holds every commit) for the next open.
+        A store never used opened neither; one that created, migrated or wrote the
+        file, or whose ``-wal`` holds another process's commits, closes as SQLite always
+        does.  See https://www.sqlite.org/c3ref/c_dbconfig_defensive.html.
+        """
+        if not self._opened_current or self._pending_setup is not None:
+            return False
+        if conn.total_changes():
+            return False
+        try:
+            return os.stat(self._path + "-wal").st_size == 0
+        except (OSError, ValueError):
+            return False
 
     def interrupt(self) -> None:
         """Cancel the read this store is running now, from another thread (a UI's "stop").
