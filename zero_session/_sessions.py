@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 import apsw
 
 from . import _liveness, _origins
-from ._sql import Row, fetch_all
+from ._sql import LIMIT_SQL, Row, fetch_all
 from ._typed import check_session_row
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
 from .ids import ULID_LENGTH, is_ulid, normalise_prefix
@@ -439,9 +439,8 @@ def list_rows(
     ``conditions`` are extra SQL filters on alias ``s`` with their ``condition_params``.
     """
     if limit is not None and before is None and not include_archived and not conditions:
-        # The listing every program shows first: its statement made once per limit.
-        sql, blob_sql = _newest_sql(limit)
-        return fetch_all(conn, sql, (), blob_sql=blob_sql)
+        # The listing every program shows first: its statement made once.
+        return fetch_all(conn, _NEWEST_LIMIT_SQL, (limit,), blob_sql=_NEWEST_LIMIT_BLOB_SQL)
     where: list[str] = list(conditions)
     params: list[Any] = list(condition_params)
     if before is not None:
@@ -454,32 +453,16 @@ def list_rows(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY s.started_at_ms DESC, s.id DESC"
     if limit is not None:
-        sql += f" LIMIT {limit:d}"  # a literal: see _newest_sql
+        sql += f" {LIMIT_SQL}"
+        params.append(limit)
     return _fetch_plain(conn, sql, params)
 
 
 _NEWEST_SQL = (
     SELECT_SESSION_SQL + " WHERE s.archived_at_ms IS NULL ORDER BY s.started_at_ms DESC, s.id DESC"
 )
-_NEWEST_BY_LIMIT: dict[int, tuple[str, str]] = {}
-
-
-def _newest_sql(limit: int) -> tuple[str, str]:
-    """The newest-first listing of ``limit`` sessions and its BLOB twin.
-
-    The limit is written into the SQL, not bound: SQLite prepares a statement whose
-    ``LIMIT ?`` is bound to a value again on every run (measured: a 20-row listing
-    cost ~35 µs with ``LIMIT 20``, ~55 µs with ``LIMIT ?``, the difference being
-    ``sqlite3Reprepare``).  A listing asks for few distinct limits; each has its own
-    statement in apsw's cache.
-    """
-    pair = _NEWEST_BY_LIMIT.get(limit)
-    if pair is None:
-        sql = f"{_NEWEST_SQL} LIMIT {limit:d}"
-        pair = (sql, sql.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1))
-        if len(_NEWEST_BY_LIMIT) < 64:
-            _NEWEST_BY_LIMIT[limit] = pair
-    return pair
+_NEWEST_LIMIT_SQL = f"{_NEWEST_SQL} {LIMIT_SQL}"
+_NEWEST_LIMIT_BLOB_SQL = _NEWEST_LIMIT_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
 
 
 def latest_row(conn: apsw.Connection, cwd: str) -> SessionRow | None:
