@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import apsw
 
@@ -230,21 +230,56 @@ def replay(conn: apsw.Connection, ulid: str, *, guard: bool = True) -> list[tupl
 
 
 # The session columns a listing shows, straight from the table: the cheapest statement
-# for the same facts (labels and the parent's ulid left out: see OURS_LIST for those).
+# for the same facts.  The parent's ulid is left out (its id is read instead, which
+# favours raw apsw); the labels and the origin of a pulled session are part of every
+# Session, and since schema 6 the labels are stored on the row, so the statement reads
+# them too (``plain_session_sql``: a file without those columns reads without them).
 PLAIN_COLUMNS = (
     "id, ulid, parent_id, fork_seq, started_at_ms, ended_at_ms, last_seq, last_event_at_ms, "
     "cli_version, engine_base_url, cwd, meta, writer_host, writer_pid, writer_token, "
     "archived_at_ms, expires_at_ms"
 )
-PLAIN_LIST = (
-    f"SELECT {PLAIN_COLUMNS} FROM sessions WHERE archived_at_ms IS NULL "
-    "ORDER BY started_at_ms DESC, id DESC LIMIT ?"
-)
-PLAIN_BY_ULID = f"SELECT {PLAIN_COLUMNS} FROM sessions WHERE ulid = ?"
-PLAIN_BY_PREFIX = f"SELECT {PLAIN_COLUMNS} FROM sessions WHERE ulid >= ? AND ulid <= ? LIMIT 2"
-# Our statements (session columns with labels and parent ulid, through a join and a
-# correlated lookup), for the side figure only.
-OURS_LIST = LIST
+STORED_ANSWER_COLUMNS = ("labels", "origin_store_id", "origin_labels")
+
+
+class PlainSessionSQL(NamedTuple):
+    """The raw statements for list, get and find on one file's schema."""
+
+    list: str
+    by_ulid: str
+    by_prefix: str
+
+
+def plain_session_sql(conn: apsw.Connection, list_limit: int) -> PlainSessionSQL:
+    """The cheapest statements for this file: :data:`PLAIN_COLUMNS` plus those of
+    :data:`STORED_ANSWER_COLUMNS` the file has.  Looked up once, before timing.
+
+    The listing's limit is written into its SQL: SQLite prepares a statement whose
+    ``LIMIT ?`` is bound again on every run, which made the 20-row listing ~1.5x slower.
+    """
+    present = {row[1] for row in conn.execute("PRAGMA table_info(sessions)")}
+    columns = ", ".join([PLAIN_COLUMNS, *(c for c in STORED_ANSWER_COLUMNS if c in present)])
+    return PlainSessionSQL(
+        list=(
+            f"SELECT {columns} FROM sessions WHERE archived_at_ms IS NULL "
+            f"ORDER BY started_at_ms DESC, id DESC LIMIT {list_limit:d}"
+        ),
+        by_ulid=f"SELECT {columns} FROM sessions WHERE ulid = ?",
+        by_prefix=f"SELECT {columns} FROM sessions WHERE ulid >= ? AND ulid <= ? LIMIT 2",
+    )
+
+
+# Our statements, for the side figure only (how much of the gap is our SQL): the store's
+# own session query (labels, parent ulid, origin), and find's one statement.
+try:
+    from zero_session._sessions import SELECT_SESSION_SQL as OURS_SELECT
+except ImportError:  # a checkout from before the named session row
+    OURS_SELECT = SELECT_SESSION
+try:
+    from zero_session._sessions import _FIND_SQL as OURS_FIND
+except ImportError:  # before find read a prefix in one statement
+    OURS_FIND = None
+OURS_LIST = f"{OURS_SELECT} WHERE s.archived_at_ms IS NULL ORDER BY s.started_at_ms DESC, s.id DESC"
 # A whole timeline in one statement: the chain of segments joined to each segment's
 # primary-key range, in seq order.
 ONE_SELECT_TIMELINE = """
@@ -270,35 +305,47 @@ def replay_one_select(conn: apsw.Connection, ulid: str, *, root: bool) -> list[t
     return conn.execute(ONE_SELECT_ROOT if root else ONE_SELECT_TIMELINE, (ulid,)).fetchall()
 
 
-def list_sessions(conn: apsw.Connection, limit: int) -> list[tuple[Any, ...]]:
-    """The newest ``limit`` sessions, one indexed SELECT, as tuples."""
-    return conn.execute(PLAIN_LIST, (limit,)).fetchall()
+def list_sessions(conn: apsw.Connection, plain: PlainSessionSQL) -> list[tuple[Any, ...]]:
+    """The newest sessions (the limit ``plain`` was made with), one indexed SELECT, as
+    tuples."""
+    return conn.execute(plain.list).fetchall()
 
 
-def list_sessions_ours(conn: apsw.Connection, limit: int) -> list[tuple[Any, ...]]:
-    """The newest ``limit`` sessions through our statement (labels, parent ulid)."""
-    return conn.execute(OURS_LIST, (limit,)).fetchall()
+def ours_list_sql(limit: int) -> str:
+    """Our listing statement with this limit written in (as the store runs it)."""
+    return f"{OURS_LIST} LIMIT {limit:d}"
 
 
-def get(conn: apsw.Connection, ulid: str) -> tuple[Any, ...]:
+def list_sessions_ours(conn: apsw.Connection, sql: str) -> list[tuple[Any, ...]]:
+    """The newest sessions through our statement (``ours_list_sql``: labels, parent
+    ulid, origin)."""
+    return conn.execute(sql).fetchall()
+
+
+def get(conn: apsw.Connection, ulid: str, plain: PlainSessionSQL) -> tuple[Any, ...]:
     """A session's row by exact ulid: one indexed lookup."""
-    return conn.execute(PLAIN_BY_ULID, (ulid,)).fetchall()[0]
+    return conn.execute(plain.by_ulid, (ulid,)).fetchall()[0]
 
 
-def find_prefix(conn: apsw.Connection, prefix: str) -> tuple[Any, ...]:
+def find_prefix(conn: apsw.Connection, prefix: str, plain: PlainSessionSQL) -> tuple[Any, ...]:
     """A session's row by unique ulid prefix: one indexed range lookup (two rows at most,
     to know it is unique)."""
     upper = prefix + "Z" * (26 - len(prefix))
-    rows = conn.execute(PLAIN_BY_PREFIX, (prefix, upper)).fetchall()
+    rows = conn.execute(plain.by_prefix, (prefix, upper)).fetchall()
     assert len(rows) == 1
     return rows[0]
 
 
 def find_prefix_ours(conn: apsw.Connection, prefix: str) -> tuple[Any, ...]:
-    """The same through our statements: label first (missing here), then the prefix,
-    then the full session row."""
-    conn.execute(LABEL, ("session.label." + prefix,)).fetchall()
+    """The same through our statements: one range read (the label's target, missing
+    here, else the prefix's first two rows); before that, the label, the prefix's ulids,
+    then the row."""
     upper = prefix + "Z" * (26 - len(prefix))
+    if OURS_FIND is not None:
+        rows = conn.execute(OURS_FIND, ("session.label." + prefix, prefix, upper)).fetchall()
+        assert len(rows) == 1
+        return rows[0]
+    conn.execute(LABEL, ("session.label." + prefix,)).fetchall()
     matches = conn.execute(PREFIX, (prefix, upper, 11)).fetchall()
     assert len(matches) == 1
     return conn.execute(BY_ULID, (matches[0][0],)).fetchall()[0]

@@ -301,18 +301,20 @@ def _lookups(store: Store, conn: Any, ulid: str, prefix: str, label: str) -> lis
     """list_sessions(20), get(ulid), find(prefix) against one indexed raw SELECT each;
     our own statements replayed by hand are side figures."""
     results: list[Result] = []
+    plain = _raw.plain_session_sql(conn, list_limit=20)
+    ours_list = _raw.ours_list_sql(20)
     for workload, ours, raw, side in (
         (
             "list_sessions(20)",
             lambda: store.list_sessions(20),
-            lambda: _raw.list_sessions(conn, 20),
-            lambda: _raw.list_sessions_ours(conn, 20),
+            lambda: _raw.list_sessions(conn, plain),
+            lambda: _raw.list_sessions_ours(conn, ours_list),
         ),
-        ("get(ulid)", lambda: store.get(ulid), lambda: _raw.get(conn, ulid), None),
+        ("get(ulid)", lambda: store.get(ulid), lambda: _raw.get(conn, ulid, plain), None),
         (
             "find(prefix)",
             lambda: store.find(prefix),
-            lambda: _raw.find_prefix(conn, prefix),
+            lambda: _raw.find_prefix(conn, prefix, plain),
             lambda: _raw.find_prefix_ours(conn, prefix),
         ),
     ):

@@ -128,7 +128,9 @@ class SessionMethods(StoreCore):
         """The session with this exact ulid.  Raises SessionNotFound, InvalidInput."""
         ulid = self._ulid_of(session)
         with self._reading() as conn:
-            row = _sessions.require_row(conn, ulid)
+            row = _sessions.plain_row_by_ulid(conn, ulid)
+        if row is None:
+            raise SessionNotFound(ulid)
         return _sessions.to_session(row, self._now())
 
     def find(self, needle: str) -> Session:
@@ -137,7 +139,7 @@ class SessionMethods(StoreCore):
         Raises SessionNotFound, AmbiguousSession (with ``candidates``).
         """
         with self._reading() as conn:
-            row = _sessions.find_row(conn, needle)
+            row = _sessions.find_plain_row(conn, needle)
         return _sessions.to_session(row, self._now())
 
     def list_sessions(

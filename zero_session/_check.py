@@ -5,8 +5,9 @@ every foreign key has its row (``PRAGMA foreign_key_check``), but not whether th
 keeps the promises of the design: a session's own events are exactly the seqs
 ``fork_seq + 1 .. last_seq`` (gapless, nothing before the fork point, ``last_seq``
 matching), a fork's parent exists and the fork point lies inside the parent's timeline,
-no session is its own ancestor, and every label names an existing session.  Someone
-editing the file with the ``sqlite3`` shell (or a bug) could break any of these.
+no session is its own ancestor, and every label names an existing session and is listed
+on that session's row.  Someone editing the file with the ``sqlite3`` shell (or a bug)
+could break any of these.
 
 Every check runs inside one read transaction, so the report describes one consistent
 snapshot even while other processes write.  A check that fails to run (a corrupt page
@@ -43,7 +44,8 @@ class Problem:
     ``seq_start`` (own events do not start right after the fork point), ``last_seq``
     (the recorded last seq differs from the events stored), ``fork_parent`` (parent
     missing), ``fork_seq`` (fork point past the parent's last seq), ``fork_cycle``,
-    ``label`` (a label names a missing session), ``purge_leftover`` (an unfinished
+    ``label`` (a label names a missing session), ``label_column`` (a session row's
+    stored labels differ from its label milestones), ``purge_leftover`` (an unfinished
     delete left the append-only triggers disarmed for a session), ``search_orphan``
     (the search index maps an event that does not exist), ``unreadable`` (a check could
     not run).
@@ -209,6 +211,34 @@ def _labels(conn: apsw.Connection) -> Iterator[Problem]:
         yield Problem("label", target, f"label {name!r} names a session that does not exist")
 
 
+# Each session whose stored labels column differs from its label milestones (as bytes:
+# both may have been typed into the sqlite3 shell).
+_LABEL_COLUMN_SQL = """
+SELECT CAST(s.ulid AS BLOB), CAST(s.labels AS BLOB), CAST(m.names AS BLOB)
+  FROM sessions AS s
+  LEFT JOIN (
+      SELECT value, group_concat(substr(key, 15), char(31)) AS names FROM milestones
+       WHERE key >= 'session.label.' AND key < 'session.label/' GROUP BY value
+  ) AS m ON m.value = s.ulid
+ WHERE s.labels IS NOT m.names
+"""
+
+
+def _label_columns(conn: apsw.Connection) -> Iterator[Problem]:
+    """``sessions.labels`` (migration 6, kept by triggers) against the milestones, which
+    are the truth: a difference means the triggers were dropped or the column written
+    by hand.  The order of the names does not matter."""
+    for raw_ulid, stored, named in conn.execute(_LABEL_COLUMN_SQL):
+        shown = sorted(bytes(stored).decode("utf-8", "replace").split("\x1f")) if stored else []
+        truth = sorted(bytes(named).decode("utf-8", "replace").split("\x1f")) if named else []
+        if shown != truth:
+            yield Problem(
+                "label_column",
+                bytes(raw_ulid).decode("utf-8", "replace"),
+                f"the session row lists labels {shown}, its label milestones name {truth}",
+            )
+
+
 def _purge_leftovers(conn: apsw.Connection) -> Iterator[Problem]:
     rows = conn.execute(
         "SELECT p.session_id, s.ulid FROM purging_sessions AS p "
@@ -249,6 +279,7 @@ _CHECKS: tuple[Callable[[apsw.Connection], Iterator[Problem]], ...] = (
     _cycles,
     _types,
     _labels,
+    _label_columns,
     _purge_leftovers,
     _search_orphans,
 )

@@ -15,7 +15,7 @@ from typing import Any
 import apsw
 
 from ._event_values import build_events
-from ._sql import fetch_all
+from ._sql import LIMIT_SQL, fetch_all
 from ._typed import check_event_rows
 from .models import Event
 
@@ -138,7 +138,7 @@ def own_events(
         params += list(kinds)
     condition += " ORDER BY seq"
     if limit is not None:
-        condition += " LIMIT ?"
+        condition += f" {LIMIT_SQL}"
         params.append(limit)
     return to_events(
         ulid, fetch_all(conn, _OWN_SQL + condition, params, blob_sql=_OWN_BLOB_SQL + condition)

@@ -28,7 +28,7 @@ import threading
 from _weakrefset import WeakSet
 from typing import Protocol
 
-__all__ = ["FORK_WAIT_S", "forget", "track"]
+__all__ = ["FORK_WAIT_S", "current_pid", "forget", "track"]
 
 FORK_WAIT_S = 30.0
 
@@ -39,6 +39,10 @@ class _HasMutex(Protocol):
 
 _open_stores: WeakSet[_HasMutex] = WeakSet()
 _held: list[threading.RLock] = []
+
+current_pid = os.getpid()
+"""This process's id, renewed in a child by the after-fork hook below: every read
+compares it with its store's, and ``os.getpid()`` is a system call (~0.2 µs)."""
 
 
 def track(store: _HasMutex) -> None:
@@ -75,6 +79,8 @@ def _release_in_child() -> None:
     """After the fork, in the child: release the copies (held by the forking thread,
     the child's only thread), and forget the parent's stores, which the child may not
     use, so that a later fork in the child never waits for a copy left held."""
+    global current_pid
+    current_pid = os.getpid()
     _release_every_mutex()
     _open_stores.clear()
 

@@ -1,9 +1,12 @@
 """SQL and logic for session rows: start, end, fork, resume claims, lookup and listing.
 
 Every function takes an open apsw connection and runs inside whatever transaction the
-``Store`` has begun; none of them locks or commits.  Listings read the labels of each
-session in the same query (a correlated lookup on ``milestones_by_value``), so listing
-costs the same whatever the number of sessions in the file.
+``Store`` has begun; none of them locks or commits.  Every query reads a session's
+labels from its row (``sessions.labels``, kept in step with the ``session.label.*``
+milestones by the triggers of migration 6), and every lookup is an index read, so
+listing and finding cost the same whatever the number of sessions in the file.  The hot
+reads (``get``, ``find``, the listing) build ``Session`` values straight from the
+query's tuples; the rest read a :class:`SessionRow` by field name.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from typing import Any, NamedTuple
 import apsw
 
 from . import _liveness, _origins
-from ._sql import fetch_all
+from ._sql import LIMIT_SQL, Row, fetch_all
 from ._typed import check_session_row
 from .errors import AmbiguousSession, InvalidInput, SessionNotFound
-from .ids import is_ulid, normalise_prefix
+from .ids import ULID_LENGTH, is_ulid, normalise_prefix
 from .models import Session, Status
 
 __all__ = [
@@ -28,10 +31,12 @@ __all__ = [
     "SessionRow",
     "canonical_cwd",
     "compute_status",
+    "find_plain_row",
     "find_row",
     "insert_session",
     "latest_row",
     "list_rows",
+    "plain_row_by_ulid",
     "row_by_ulid",
     "to_session",
 ]
@@ -79,8 +84,10 @@ _COLUMN_SQL = {
     "id": "s.id",
     "ulid": "s.ulid",
     # A scalar lookup, not a LEFT JOIN: the join made SQLite's point lookup by ulid ~4x
-    # slower (measured: 28 µs against 6 µs on a 10k-session file).
-    "parent_ulid": "(SELECT p.ulid FROM sessions AS p WHERE p.id = s.parent_id)",
+    # slower (measured: 28 µs against 6 µs on a 10k-session file).  Only for a fork: a
+    # root session's NULL is ~0.2 µs less per row than a lookup that finds nothing.
+    "parent_ulid": "CASE WHEN s.parent_id IS NOT NULL THEN "
+    "(SELECT p.ulid FROM sessions AS p WHERE p.id = s.parent_id) END",
     "fork_seq": "s.fork_seq",
     "started_at_ms": "s.started_at_ms",
     "ended_at_ms": "s.ended_at_ms",
@@ -95,8 +102,9 @@ _COLUMN_SQL = {
     "writer_token": "s.writer_token",
     "archived_at_ms": "s.archived_at_ms",
     "expires_at_ms": "s.expires_at_ms",
-    "labels": "(SELECT group_concat(substr(m.key, 15), char(31)) FROM milestones AS m "
-    "WHERE m.value = s.ulid AND m.key >= 'session.label.' AND m.key < 'session.label/')",
+    # Stored on the row and kept by triggers on milestones (migration 6): the correlated
+    # lookup it replaces cost ~0.6 µs a row, a third of a listing's SQLite time.
+    "labels": "s.labels",
     "origin_store_id": "s.origin_store_id",
     "origin_labels": "s.origin_labels",
 }
@@ -160,8 +168,9 @@ def _decode_meta(raw: Any) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-# Sessions are built without attrs' generated __init__ (nineteen calls through the
-# frozen class's guarded setattr, ~5 µs): the slots are filled directly, ~1 µs.  Session
+# Sessions are built without attrs' generated __init__ (nineteen object.__setattr__
+# calls by name): the slots are filled through their descriptors, one call each (a whole
+# to_session ~1.2 µs against ~1.6 µs through __init__, Python 3.11, attrs 26).  Session
 # has no validators or converters to skip (tests/test_fast_paths.py checks that, and the
 # equality with the regular constructor).
 _new = object.__new__
@@ -210,12 +219,24 @@ _SESSION_FIELDS = (
 ) = (Session.__dict__[name].__set__ for name in _SESSION_FIELDS)
 
 
-def to_session(row: SessionRow, now_ms: int) -> Session:
-    """A ``Session`` value from a :class:`SessionRow`; StorageError for an integer column
-    that holds something else (see ``_typed``)."""
-    check_session_row(row)
+_LABEL_SEPARATOR = "\x1f"
+# The statuses as plain names: `Status.ENDED` costs ~65 ns a lookup (enum class
+# attribute access), and to_session runs for every listed row.
+_LIVE, _ARCHIVED, _EXPIRED, _ENDED, _INTERRUPTED = (
+    Status.LIVE,
+    Status.ARCHIVED,
+    Status.EXPIRED,
+    Status.ENDED,
+    Status.INTERRUPTED,
+)
+
+
+def to_session(row: Row, now_ms: int) -> Session:
+    """A ``Session`` value from one row in :class:`SessionRow`'s order (a SessionRow or
+    the plain tuple a query returns); StorageError for an integer column that holds
+    something else (see ``_typed``)."""
     # One unpacking in SessionRow's order (the assert under _COLUMN_SQL keeps it in
-    # step) instead of nineteen attribute reads: this runs for every listed row.
+    # step) instead of nineteen attribute reads.
     (
         _,
         ulid,
@@ -238,16 +259,26 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
         origin_store_id,
         origin_labels,
     ) = row
+    # The integer columns, checked inline (~0.1 µs; _typed names the culprit).
+    if not (
+        type(fork_seq) is type(started_at_ms) is type(last_seq) is int
+        and (ended_at_ms is None or type(ended_at_ms) is int)
+        and (last_event_at_ms is None or type(last_event_at_ms) is int)
+        and (writer_pid is None or type(writer_pid) is int)
+        and (archived_at_ms is None or type(archived_at_ms) is int)
+        and (expires_at_ms is None or type(expires_at_ms) is int)
+    ):
+        check_session_row(SessionRow._make(row))
     if ended_at_ms is None and _liveness.is_alive(writer_host, writer_pid, writer_token):
-        status = Status.LIVE
+        status = _LIVE
     elif archived_at_ms is not None:
-        status = Status.ARCHIVED
+        status = _ARCHIVED
     elif expires_at_ms is not None and expires_at_ms <= now_ms:
-        status = Status.EXPIRED
+        status = _EXPIRED
     elif ended_at_ms is not None:
-        status = Status.ENDED
+        status = _ENDED
     else:
-        status = Status.INTERRUPTED
+        status = _INTERRUPTED
     session = _new(Session)
     _set_ulid(session, ulid)
     _set_parent_ulid(session, parent_ulid)
@@ -260,7 +291,7 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
     _set_engine_base_url(session, engine_base_url)
     _set_cwd(session, cwd)
     _set_meta(session, {} if meta == "{}" else _decode_meta(meta))
-    _set_labels(session, tuple(sorted(labels.split("\x1f"))) if labels else ())
+    _set_labels(session, _split_labels(labels) if labels else ())
     _set_status(session, status)
     _set_archived_at_ms(session, archived_at_ms)
     _set_expires_at_ms(session, expires_at_ms)
@@ -271,32 +302,54 @@ def to_session(row: SessionRow, now_ms: int) -> Session:
     return session
 
 
+def _split_labels(joined: str) -> tuple[str, ...]:
+    """The labels column (names joined by U+001F) as a sorted tuple."""
+    if _LABEL_SEPARATOR not in joined:
+        return (joined,)
+    return tuple(sorted(joined.split(_LABEL_SEPARATOR)))
+
+
 # Each query's BLOB twin, made once (the queries are a handful of constants and listing
 # shapes): replacing the column list in a ~1 KB string on every read cost ~1 µs.
 _BLOB_TWIN_SQL: dict[str, str] = {}
+
+
+def _fetch_plain(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    """Rows of ``sql`` in :class:`SessionRow`'s order, as plain tuples (see :func:`_fetch`)."""
+    blob_sql = _BLOB_TWIN_SQL.get(sql)
+    if blob_sql is None:
+        if SELECT_SESSION_SQL not in sql:
+            return _fetch_plain(conn, SELECT_SESSION_SQL + sql, params)
+        blob_sql = sql.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
+        if len(_BLOB_TWIN_SQL) < 256:
+            _BLOB_TWIN_SQL[sql] = blob_sql
+    return fetch_all(conn, sql, params, blob_sql=blob_sql)
 
 
 def _fetch(conn: apsw.Connection, sql: str, params: Sequence[Any]) -> list[SessionRow]:
     """Session rows of ``sql``: a query that contains :data:`SELECT_SESSION_SQL` (a CTE
     may come before it, a JOIN after it), or only the tail (WHERE, ORDER BY) to put after
     it.  Free text that is not valid UTF-8 is read again as BLOB and repaired."""
-    blob_sql = _BLOB_TWIN_SQL.get(sql)
-    if blob_sql is None:
-        if SELECT_SESSION_SQL not in sql:
-            return _fetch(conn, SELECT_SESSION_SQL + sql, params)
-        blob_sql = sql.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
-        if len(_BLOB_TWIN_SQL) < 256:
-            _BLOB_TWIN_SQL[sql] = blob_sql
-    return list(map(SessionRow._make, fetch_all(conn, sql, params, blob_sql=blob_sql)))
+    return list(map(SessionRow._make, _fetch_plain(conn, sql, params)))
 
 
 _BY_ULID_SQL = SELECT_SESSION_SQL + " WHERE s.ulid = ?"
 
 
+_BY_ULID_BLOB_SQL = _BY_ULID_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
+
+
+def plain_row_by_ulid(conn: apsw.Connection, ulid: str) -> Row | None:
+    """The row of the session with this exact ulid as a plain tuple in
+    :class:`SessionRow`'s order (for :func:`to_session`), or None."""
+    rows = fetch_all(conn, _BY_ULID_SQL, (ulid,), blob_sql=_BY_ULID_BLOB_SQL)
+    return rows[0] if rows else None
+
+
 def row_by_ulid(conn: apsw.Connection, ulid: str) -> SessionRow | None:
     """The row of the session with this exact ulid, or None."""
-    rows = _fetch(conn, _BY_ULID_SQL, (ulid,))
-    return rows[0] if rows else None
+    row = plain_row_by_ulid(conn, ulid)
+    return SessionRow._make(row) if row is not None else None
 
 
 def require_row(conn: apsw.Connection, ulid: str) -> SessionRow:
@@ -308,10 +361,18 @@ def require_row(conn: apsw.Connection, ulid: str) -> SessionRow:
 
 
 def find_row(conn: apsw.Connection, needle: str) -> SessionRow:
-    """Resolve ``needle``: an exact ulid, then a label, then a unique ulid prefix.
+    """:func:`find_plain_row` as a :class:`SessionRow`."""
+    return SessionRow._make(find_plain_row(conn, needle))
+
+
+def find_plain_row(conn: apsw.Connection, needle: str) -> Row:
+    """Resolve ``needle``: an exact ulid, then a label, then a unique ulid prefix; the
+    row as a plain tuple in :class:`SessionRow`'s order.
 
     Prefixes must be at least six characters; they are case-insensitive and read
-    Crockford's aliases (I and L as 1, O as 0).  Every step is an index lookup.
+    Crockford's aliases (I and L as 1, O as 0).  Every step is an index lookup, and a
+    prefix is one statement (the label's target, else the prefix's first two sessions).
+    Raises SessionNotFound, AmbiguousSession, InvalidInput (empty), TypeError.
     """
     if not isinstance(needle, str):
         raise TypeError(f"needle must be a str, not {type(needle).__name__}")
@@ -319,44 +380,47 @@ def find_row(conn: apsw.Connection, needle: str) -> SessionRow:
     if not stripped:
         raise InvalidInput("needle is empty; give a ulid, a label or a ulid prefix")
     prefix = normalise_prefix(stripped)
-    if prefix is not None and is_ulid(prefix):
-        row = row_by_ulid(conn, prefix)
+    if prefix is not None and len(prefix) == ULID_LENGTH and is_ulid(prefix):
+        row = plain_row_by_ulid(conn, prefix)
         if row is not None:
             return row
     if prefix is None or len(prefix) < MIN_PREFIX:
-        rows = _fetch(conn, SELECT_SESSION_SQL + _BY_LABEL_TAIL_SQL, (LABEL_PREFIX + stripped,))
+        rows = _fetch_plain(conn, _BY_LABEL_SQL, (LABEL_PREFIX + stripped,))
         if rows:
             return rows[0]
         detail = f"a prefix needs at least {MIN_PREFIX} characters" if prefix else ""
         raise SessionNotFound(needle, detail)
-    upper = prefix + "Z" * (26 - len(prefix))
-    # The label's target and up to 11 ulids by prefix in one statement; then the one row.
+    upper = prefix + "Z" * (ULID_LENGTH - len(prefix))
     found = fetch_all(
-        conn, _FIND_ULIDS_SQL, (LABEL_PREFIX + stripped, prefix, upper, _MAX_CANDIDATES + 1)
+        conn, _FIND_SQL, (LABEL_PREFIX + stripped, prefix, upper), blob_sql=_FIND_BLOB_SQL
     )
-    for source, ulid in found:
-        if source == 0:
-            row = row_by_ulid(conn, ulid)
-            if row is not None:
-                return row
-    matches = [ulid for source, ulid in found if source == 1]
-    if not matches:
-        raise SessionNotFound(needle)
-    if len(matches) > 1:
-        more = len(matches) > _MAX_CANDIDATES
-        raise AmbiguousSession(needle, matches[:_MAX_CANDIDATES], more=more)
-    return require_row(conn, matches[0])
+    if not found:  # no such prefix, or a label that names a missing session
+        found = fetch_all(conn, _BY_PREFIX_SQL, (prefix, upper), blob_sql=_BY_PREFIX_BLOB_SQL)
+        if not found:
+            raise SessionNotFound(needle)
+    if len(found) == 1:  # the label's target, or the one session of the prefix
+        return found[0]
+    matches = [ulid for (ulid,) in fetch_all(conn, _PREFIX_ULIDS_SQL, (prefix, upper))]
+    more = len(matches) > _MAX_CANDIDATES
+    raise AmbiguousSession(needle, matches[:_MAX_CANDIDATES], more=more)
 
 
-# find's label step and its prefix step in one statement: (0, the label's target), then
-# (1, ulid) for up to 11 sessions by prefix.  Only ulids: the full session query over
-# the prefix range cost ~20x more in SQLite than over one exact ulid, so the one row
-# found is then read by ulid.
-_BY_LABEL_TAIL_SQL = " WHERE s.ulid = (SELECT value FROM milestones WHERE key = ?)"
-_FIND_ULIDS_SQL = (
-    "SELECT 0, value FROM milestones WHERE key = ? "
-    "UNION ALL SELECT 1, ulid FROM "
-    "(SELECT ulid FROM sessions WHERE ulid >= ? AND ulid <= ? ORDER BY ulid LIMIT ?)"
+_BY_LABEL_SQL = SELECT_SESSION_SQL + " WHERE s.ulid = (SELECT value FROM milestones WHERE key = ?)"
+# find's label step and its prefix step in one range read: a label (which beats a
+# prefix) narrows the range to its target's ulid, else the range is the prefix's, of
+# which two rows tell whether it is unique.  (A UNION of the two steps cost ~0.5 µs more.)
+_BY_PREFIX_SQL = SELECT_SESSION_SQL + " WHERE s.ulid >= ? AND s.ulid <= ? ORDER BY s.ulid LIMIT 2"
+_BY_PREFIX_BLOB_SQL = _BY_PREFIX_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
+_LABEL_TARGET_SQL = "(SELECT value FROM milestones WHERE key = ?1)"
+_FIND_SQL = (
+    f"{SELECT_SESSION_SQL} WHERE s.ulid >= coalesce({_LABEL_TARGET_SQL}, ?2) "
+    f"AND s.ulid <= coalesce({_LABEL_TARGET_SQL}, ?3) ORDER BY s.ulid LIMIT 2"
+)
+_FIND_BLOB_SQL = _FIND_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
+# An ambiguous prefix's candidates (one more than are named, to say there are more).
+_PREFIX_ULIDS_SQL = (
+    "SELECT ulid FROM sessions WHERE ulid >= ? AND ulid <= ? "
+    f"ORDER BY ulid LIMIT {_MAX_CANDIDATES + 1}"
 )
 
 
@@ -368,11 +432,15 @@ def list_rows(
     include_archived: bool,
     conditions: Sequence[str] = (),
     condition_params: Sequence[Any] = (),
-) -> list[SessionRow]:
-    """Sessions newest first (ties: later-created first), read along the listing index.
+) -> list[Row]:
+    """Sessions newest first (ties: later-created first), read along the listing index,
+    as plain rows in :class:`SessionRow`'s order (for :func:`to_session`).
 
     ``conditions`` are extra SQL filters on alias ``s`` with their ``condition_params``.
     """
+    if limit is not None and before is None and not include_archived and not conditions:
+        # The listing every program shows first: its statement made once.
+        return fetch_all(conn, _NEWEST_LIMIT_SQL, (limit,), blob_sql=_NEWEST_LIMIT_BLOB_SQL)
     where: list[str] = list(conditions)
     params: list[Any] = list(condition_params)
     if before is not None:
@@ -385,9 +453,16 @@ def list_rows(
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY s.started_at_ms DESC, s.id DESC"
     if limit is not None:
-        sql += " LIMIT ?"
+        sql += f" {LIMIT_SQL}"
         params.append(limit)
-    return _fetch(conn, sql, params)
+    return _fetch_plain(conn, sql, params)
+
+
+_NEWEST_SQL = (
+    SELECT_SESSION_SQL + " WHERE s.archived_at_ms IS NULL ORDER BY s.started_at_ms DESC, s.id DESC"
+)
+_NEWEST_LIMIT_SQL = f"{_NEWEST_SQL} {LIMIT_SQL}"
+_NEWEST_LIMIT_BLOB_SQL = _NEWEST_LIMIT_SQL.replace(SELECT_SESSION_SQL, _SELECT_SESSION_BLOB_SQL, 1)
 
 
 def latest_row(conn: apsw.Connection, cwd: str) -> SessionRow | None:

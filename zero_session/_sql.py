@@ -12,7 +12,14 @@ from typing import Any
 
 import apsw
 
-__all__ = ["Row", "fetch_all"]
+__all__ = ["LIMIT_SQL", "Row", "fetch_all"]
+
+# A bound limit, as ``LIMIT ? + 0`` rather than ``LIMIT ?``.  SQLite's planner reads the
+# value bound to a bare ``LIMIT ?``, so binding it again marks the statement expired and
+# every run prepares it anew (~2-4 µs, more than a small read itself costs).  ``? + 0``
+# is the same limit as an expression the planner does not read: the prepared statement
+# is reused.  (For statements run once, it makes no difference either way.)
+LIMIT_SQL = "LIMIT ? + 0"
 
 Row = tuple[Any, ...]
 

@@ -146,22 +146,28 @@ def check_optional_text(value: object, name: str) -> str | None:
 
 class _Reading:
     """The context of :meth:`StoreCore._reading`, as a class: every read takes it, and a
-    generator-based context manager costs several calls more per read."""
+    generator-based context manager costs several calls more per read.  The connection
+    and the read's number live on the store, under its mutex.  (Not one kept per store:
+    that would make a cycle, and a Store dropped unclosed would keep its file open until
+    the cyclic collector ran.)"""
 
-    __slots__ = ("_conn", "_store")
+    __slots__ = ("_store",)
 
     def __init__(self, store: StoreCore) -> None:
         self._store = store
 
     def __enter__(self) -> apsw.Connection:
         store = self._store
-        store._check_process()
+        if _fork_safety.current_pid != store._pid:
+            store._check_process()  # raises StoreUsedAfterFork
         store._lock.acquire()
-        try:
-            self._conn = conn = store._connection()
-        except BaseException:
-            store._lock.release()
-            raise
+        conn = store._conn
+        if conn is None or store._pending_setup is not None:
+            try:
+                conn = store._connection()  # StoreClosed, or the deferred pragmas
+            except BaseException:
+                store._lock.release()
+                raise
         store._read_number += 1
         store._reader = get_ident()  # from here on, interrupt() may cancel this read
         return conn
@@ -171,24 +177,27 @@ class _Reading:
     ) -> None:
         store = self._store
         try:
-            with store._interrupt_lock:
-                store._reader = 0
-                if store._interrupting:
-                    store._read_ended.notify_all()
+            interrupt_lock = store._interrupt_lock
+            interrupt_lock.acquire()
+            store._reader = 0
+            if store._interrupting:
+                store._read_ended.notify_all()
+            interrupt_lock.release()
             if store._cancelled_read == store._read_number:
                 # Cancelled during this read: also when SQLite's interrupt landed between
                 # two statements (and so reached none), the caller asked to stop.
                 store._cancelled_read = 0
-                if not self._conn.getautocommit():
+                conn = store._conn
+                if conn is not None and not conn.getautocommit():
                     # The interrupt reached the COMMIT that ends a read transaction
                     # (export, stats): end it here, or the next write could not begin.
                     with suppress(apsw.Error):
-                        self._conn.execute("ROLLBACK")
+                        conn.execute("ROLLBACK")
                 if exc is None or isinstance(exc, apsw.InterruptError):
                     raise Interrupted(f"{store._path}: the read was cancelled by interrupt()")
-            if isinstance(exc, apsw.Error | UnicodeError):
+            if exc is not None and isinstance(exc, apsw.Error | UnicodeError):
                 # Translated under the mutex: the connection's OS error number is ours.
-                raise store._translated(exc, self._conn) from exc
+                raise store._translated(exc, store._conn) from exc
         finally:
             store._lock.release()
 

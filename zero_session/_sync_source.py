@@ -21,7 +21,7 @@ from . import _milestones
 from ._follow import change_fingerprint
 from ._origins import STORE_ID_KEY
 from ._sessions import LABEL_PREFIX
-from ._sql import fetch_all
+from ._sql import LIMIT_SQL, fetch_all
 from .ids import new_ulid
 
 if TYPE_CHECKING:
@@ -85,22 +85,22 @@ _SESSIONS_SQL = (
     "FROM sessions AS s LEFT JOIN sessions AS p ON p.id = s.parent_id "
     # Sessions pulled from other stores are theirs to push, never this store's: a local
     # fork of one is pushed with its parent link (the parent is on the server already).
-    "WHERE s.origin_store_id IS NULL AND s.id > ? ORDER BY s.id LIMIT ?"
+    f"WHERE s.origin_store_id IS NULL AND s.id > ? ORDER BY s.id {LIMIT_SQL}"
 )
 _SESSIONS_BLOB_SQL = _SESSIONS_SQL.replace(
     "s.cli_version, s.engine_base_url, s.cwd, s.meta",
     "CAST(s.cli_version AS BLOB), CAST(s.engine_base_url AS BLOB), CAST(s.cwd AS BLOB), "
     "CAST(s.meta AS BLOB)",
 )
-_MILESTONES_SQL = "SELECT key, value, at_ms FROM milestones WHERE key > ? ORDER BY key LIMIT ?"
+_MILESTONES_SQL = f"SELECT key, value, at_ms FROM milestones WHERE key > ? ORDER BY key {LIMIT_SQL}"
 _MILESTONES_BLOB_SQL = (
     "SELECT CAST(key AS BLOB), CAST(value AS BLOB), at_ms FROM milestones "
-    "WHERE key > ? ORDER BY key LIMIT ?"
+    f"WHERE key > ? ORDER BY key {LIMIT_SQL}"
 )
 SNAPSHOT_PAGE = 2_000  # rows per read transaction of a snapshot
 _EVENTS_SQL = (
     "SELECT seq, at_ms, kind, text, data, json_valid(data) FROM events "
-    "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+    f"WHERE session_id = ? AND seq > ? ORDER BY seq {LIMIT_SQL}"
 )
 _EVENTS_BLOB_SQL = _EVENTS_SQL.replace(
     "kind, text, data,", "CAST(kind AS BLOB), CAST(text AS BLOB), CAST(data AS BLOB),"

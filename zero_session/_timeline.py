@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ._events import TIMELINE_CHAIN_SQL, timeline_page, to_events
-from ._sql import fetch_all
+from ._sql import LIMIT_SQL, fetch_all
 from .errors import InvalidInput, SessionNotFound
 from .models import Event
 
@@ -152,7 +152,7 @@ def _match_chunk(
     limit: int,
 ) -> list[Event]:
     """Matches with ``after < seq <= upto``, nearest the cursor first, at most ``limit``."""
-    order = " ORDER BY seq DESC LIMIT ?" if backwards else " ORDER BY seq LIMIT ?"
+    order = f" ORDER BY seq {'DESC ' if backwards else ''}{LIMIT_SQL}"
     ordered = reversed(segments) if backwards else segments
     found: list[Event] = []
     for segment_id, owner, lo, hi in ordered:

@@ -55,7 +55,7 @@ import attrs
 from . import _events, _milestones, _origins, _search
 from ._events import MAX_DATA_DEPTH
 from ._sessions import LABEL_PREFIX
-from ._sql import fetch_all
+from ._sql import LIMIT_SQL, fetch_all
 from .errors import InvalidInput
 from .ids import is_ulid
 from .models import iso_utc
@@ -158,7 +158,7 @@ def _selected_ids(conn: apsw.Connection, ulids: Sequence[str] | None) -> list[tu
 def _event_lines(conn: apsw.Connection, session_id: int, ulid: str, fork_seq: int) -> Iterator[str]:
     sql = (
         "SELECT seq, at_ms, kind, text, data FROM events "
-        "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        f"WHERE session_id = ? AND seq > ? ORDER BY seq {LIMIT_SQL}"
     )
     blob_sql = sql.replace(
         "kind, text, data", "CAST(kind AS BLOB), CAST(text AS BLOB), CAST(data AS BLOB)"

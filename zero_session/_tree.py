@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from . import _sessions
-from ._sql import fetch_all
+from ._sql import LIMIT_SQL, fetch_all
 from .models import Session
 
 if TYPE_CHECKING:
@@ -69,12 +69,12 @@ _SUBTREE_SQL = """
 """
 # Roots newest first along sessions_newest_first: sessions without a parent, or whose
 # parent is archived (and so left out of a listing without archived sessions).
-_ROOTS_SQL = " WHERE s.parent_id IS NULL ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
+_ROOTS_SQL = f" WHERE s.parent_id IS NULL ORDER BY s.started_at_ms DESC, s.id DESC {LIMIT_SQL}"
 _VISIBLE_ROOTS_SQL = (
     " WHERE s.archived_at_ms IS NULL "
     "AND (s.parent_id IS NULL OR (SELECT p.archived_at_ms FROM sessions AS p "
     "WHERE p.id = s.parent_id) IS NOT NULL) "
-    "ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ?"
+    f"ORDER BY s.started_at_ms DESC, s.id DESC {LIMIT_SQL}"
 )
 _BELOW_SQL = """
  WHERE s.id IN (
