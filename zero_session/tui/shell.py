@@ -222,8 +222,10 @@ def _follow(args: list[str], rec: Recorder, out: _Printer) -> None:
     except Exception as exc:
         out.lines([error_line(exc)])
         return
-    out.line(f"following {ulid} · Ctrl-C to stop")
+    # The announcement is inside the try: a Ctrl-C pressed as soon as it shows (while it
+    # is still being written) stops following like any later one, and closes the follower.
     try:
+        out.line(f"following {ulid} · Ctrl-C to stop")
         for event in follower:
             out.line(event_line(event), LineKind.EVENT)
     except KeyboardInterrupt:
