@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import apsw
 import pytest
+from older_files import store_file_at_version
 from sqlite3_cli import sqlite3_shell
 from ulidtools import common_prefix, unique_prefix
 
 from zero_session import AmbiguousSession, SessionNotFound, StorageError, Store
-from zero_session._schema import APPLICATION_ID, known_version, load_migrations
+from zero_session._schema import known_version
 from zero_session.ids import new_ulid
 
 LABELS_VERSION = 6  # the migration that adds sessions.labels
@@ -118,24 +118,10 @@ def test_check_reports_a_row_whose_labels_differ(store: Store, db_path: Path) ->
     assert store.get(a).labels == ("kept", "lost")
 
 
-def _version_5_file(path: Path) -> None:
-    """A store file as zero_session wrote it before labels were stored on the row."""
-    conn = apsw.Connection(str(path))
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        for migration in load_migrations()[: LABELS_VERSION - 1]:
-            with conn:
-                conn.execute(migration.sql)
-                conn.execute(f"PRAGMA user_version = {migration.version}")
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    finally:
-        conn.close()
-
-
 def test_a_schema_5_file_upgrades_with_its_labels_on_the_rows(
     open_store: Callable[..., Store], db_path: Path
 ) -> None:
-    _version_5_file(db_path)
+    store_file_at_version(db_path, LABELS_VERSION - 1)
     a, b, c = new_ulid(), new_ulid(), new_ulid()
     sqlite3_shell(
         db_path,

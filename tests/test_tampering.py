@@ -14,12 +14,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import apsw
 import pytest
+from older_files import store_file_at_version
 from sqlite3_cli import sqlite3_shell
 
 from zero_session import StorageError, Store
-from zero_session._schema import APPLICATION_ID, known_version, load_migrations
+from zero_session._schema import known_version
 from zero_session.ids import new_ulid
 
 
@@ -202,24 +202,10 @@ def test_wrong_types_in_integer_columns_are_refused(
     assert store.check().ok
 
 
-def _version_3_file(path: Path) -> None:
-    """A store file as zero_session wrote it before the guards: migrations 1 to 3."""
-    conn = apsw.Connection(str(path))
-    try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        for migration in load_migrations()[:3]:
-            with conn:
-                conn.execute(migration.sql)
-                conn.execute(f"PRAGMA user_version = {migration.version}")
-                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-    finally:
-        conn.close()
-
-
 def test_an_older_file_upgrades_and_check_reports_rows_predating_the_guards(
     open_store: Callable[..., Store], db_path: Path
 ) -> None:
-    _version_3_file(db_path)
+    store_file_at_version(db_path, 3)
     good, bad, fork = new_ulid(), new_ulid(), new_ulid()
     sqlite3_shell(
         db_path,
