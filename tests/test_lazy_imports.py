@@ -189,6 +189,14 @@ def test_every_public_name_resolves_to_its_definition() -> None:
         _ = zero_session.no_such_name
 
 
+def test_every_error_class_is_exported_by_the_package() -> None:
+    """The package lists the error names itself (importing ``errors`` to read its
+    ``__all__`` would load apsw): a new error must be added there too."""
+    from zero_session import errors
+
+    assert set(errors.__all__) <= set(zero_session.__all__)
+
+
 def test_the_event_names_resolve_to_their_modules() -> None:
     from zero_session import _events
 
